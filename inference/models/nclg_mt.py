@@ -1,0 +1,236 @@
+"""The landmark-guided multi-task inpainting network ("NCLG-MT").
+
+Chen et al., IEEE BHI 2022, and INCLG (Software Impacts 2023): one shared encoder, an image
+branch and a 68-point landmark branch whose predicted landmarks are rendered into a landmark
+map and fed back into the image branch. Written from the papers' description; the
+``width`` multiplier scales every channel count so a lite variant can be trained on a CPU.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.nn.utils import spectral_norm
+
+NUM_LANDMARKS = 68
+LANDMARK_MAP_SIZE = 128
+
+
+def _ch(base: int, width: float) -> int:
+    """Channel count for a width multiplier, never below 8."""
+    return max(8, int(round(base * width)))
+
+
+class GatedConv2d(nn.Module):
+    """A convolution whose output is multiplied by a learned sigmoid gate (free-form inpainting)."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, padding: int = 0,
+                 dilation: int = 1, transposed: bool = False) -> None:
+        super().__init__()
+        conv = nn.ConvTranspose2d if transposed else nn.Conv2d
+        self.conv = conv(in_ch, 2 * out_ch, kernel, stride=stride, padding=padding, dilation=dilation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feature, gate = self.conv(x).chunk(2, dim=1)
+        return feature * torch.sigmoid(gate)
+
+
+def _gated_block(in_ch: int, out_ch: int, kernel: int, stride: int = 1, padding: int = 0,
+                 transposed: bool = False) -> nn.Sequential:
+    return nn.Sequential(
+        GatedConv2d(in_ch, out_ch, kernel, stride, padding, transposed=transposed),
+        nn.InstanceNorm2d(out_ch, track_running_stats=False),
+        nn.ReLU(inplace=True),
+    )
+
+
+class ResidualBlock(nn.Module):
+    """Dilated residual block of the middle of the generator."""
+
+    def __init__(self, channels: int, dilation: int = 2) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReflectionPad2d(dilation),
+            nn.Conv2d(channels, channels, 3, dilation=dilation),
+            nn.InstanceNorm2d(channels, track_running_stats=False),
+            nn.ReLU(inplace=True),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            nn.InstanceNorm2d(channels, track_running_stats=False),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class ShortLongAttention(nn.Module):
+    """Self-attention over the feature map plus a context flow that copies encoder features into the hole.
+
+    Both contributions are weighted by learnable scalars that start at 0, so the network begins
+    as a plain encoder-decoder and learns how much long-range copying helps.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        key_ch = max(1, channels // 8)
+        self.query = nn.Conv2d(channels, key_ch, 1)
+        self.key = nn.Conv2d(channels, key_ch, 1)
+        self.value = nn.Conv2d(channels, channels, 1)
+        self.gamma = nn.Parameter(torch.zeros(1))
+        self.alpha = nn.Parameter(torch.zeros(1))
+        self.fuse = nn.Sequential(
+            nn.Conv2d(2 * channels, channels, 1),
+            nn.InstanceNorm2d(channels, track_running_stats=False),
+            nn.ReLU(inplace=True),
+        )
+
+    def forward(self, x: torch.Tensor, encoder_feature: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        q = self.query(x).flatten(2).transpose(1, 2)            # N, HW, K
+        k = self.key(x).flatten(2)                               # N, K, HW
+        attention = torch.softmax(torch.bmm(q, k), dim=-1)       # N, HW(query), HW(key)
+        attention_t = attention.transpose(1, 2)
+        attended = torch.bmm(self.value(x).flatten(2), attention_t).view(n, c, h, w)
+        short_term = x + self.gamma * attended
+        copied = torch.bmm(encoder_feature.flatten(2), attention_t).view(n, c, h, w)
+        context = self.alpha * hole * copied + (1 - hole) * encoder_feature
+        return self.fuse(torch.cat([short_term, context], dim=1))
+
+
+class LandmarkBranch(nn.Module):
+    """MobileNet-style landmark head on the shared feature, with a zero-gated view of fusion F1."""
+
+    def __init__(self, in_ch: int, f1_ch: int, width: float) -> None:
+        super().__init__()
+        wide, small, mid = _ch(1280, width), _ch(64, width), _ch(128, width)
+        self.expand = nn.Sequential(nn.Conv2d(in_ch, wide, 1), nn.BatchNorm2d(wide), nn.ReLU6(inplace=True))
+        self.from_shared = nn.Conv2d(in_ch, small, 1)
+        self.from_wide_small = nn.Conv2d(wide, small, 1)
+        self.from_wide_mid = nn.Sequential(nn.Conv2d(wide, mid, 1), nn.PReLU(mid))
+        self.gamma = nn.Parameter(torch.zeros(1))
+        self.fc = nn.Linear(2 * small + mid + f1_ch, NUM_LANDMARKS * 2)
+
+    def forward(self, shared: torch.Tensor, f1: torch.Tensor) -> torch.Tensor:
+        wide = self.expand(shared)
+        pooled = torch.cat([
+            self.from_shared(shared).mean(dim=(2, 3)),
+            self.from_wide_small(wide).mean(dim=(2, 3)),
+            self.from_wide_mid(wide).mean(dim=(2, 3)),
+            self.gamma * f1.mean(dim=(2, 3)),
+        ], dim=1)
+        return torch.sigmoid(self.fc(pooled)).view(-1, NUM_LANDMARKS, 2)
+
+
+def landmark_map(landmarks: torch.Tensor, size: int = LANDMARK_MAP_SIZE) -> torch.Tensor:
+    """Render (N, 68, 2) landmarks in [0, 1] as an (N, 68, size, size) map with a 1 at each point.
+
+    Vectorised with one scatter on the landmarks' own device; pixel = floor(coord * size), clamped.
+    """
+    n, k, _ = landmarks.shape
+    pixels = (landmarks.detach() * size).long().clamp_(0, size - 1)
+    flat_index = pixels[..., 1] * size + pixels[..., 0]                       # N, K
+    out = torch.zeros(n, k, size * size, dtype=landmarks.dtype, device=landmarks.device)
+    out.scatter_(2, flat_index.unsqueeze(-1), 1.0)
+    return out.view(n, k, size, size)
+
+
+def _resize_hole(hole: torch.Tensor, size: int) -> torch.Tensor:
+    """Downsample a hole mask so any touched cell counts as hole (max pooling keeps thin strokes)."""
+    factor = hole.shape[-1] // size
+    return hole if factor == 1 else F.max_pool2d(hole, factor)
+
+
+class NCLGMTGenerator(nn.Module):
+    """Shared encoder, landmark branch and landmark-guided image branch.
+
+    Input: ``image`` (N, 3, 256, 256) in [0, 1] and ``hole`` (N, 1, 256, 256), 1 = hole.
+    Output: the generated image (N, 3, 256, 256) in [0, 1] (not yet composited with the known
+    pixels) and landmarks (N, 68, 2) in [0, 1] of the input frame.
+    """
+
+    def __init__(self, width: float = 1.0, residual_blocks: int = 7) -> None:
+        super().__init__()
+        self.width = width
+        c1, c2, c3 = _ch(64, width), _ch(128, width), _ch(256, width)
+        self.enc1 = nn.Sequential(nn.ReflectionPad2d(3), *_gated_block(4, c1, 7))
+        self.enc2 = _gated_block(c1, c2, 4, stride=2, padding=1)
+        self.enc3 = _gated_block(c2, c3, 4, stride=2, padding=1)
+        self.middle = nn.Sequential(*[ResidualBlock(c3, dilation=2) for _ in range(residual_blocks)])
+        self.attention = ShortLongAttention(c3)
+        self.dec1 = _gated_block(c3, c2, 4, stride=2, padding=1, transposed=True)
+        self.fuse1 = nn.Conv2d(2 * c2, c2, 1)
+        self.fuse2 = nn.Conv2d(NUM_LANDMARKS + c2, c2, 1)
+        self.dec2 = _gated_block(c2, c1, 4, stride=2, padding=1, transposed=True)
+        self.fuse3 = nn.Conv2d(2 * c1, c1, 1)
+        self.to_rgb = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(c1, 3, 7))
+        self.landmarks = LandmarkBranch(c3, c2, width)
+
+    def forward(self, image: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        known = 1 - hole
+        x = torch.cat([image * known, hole], dim=1)
+        e1 = self.enc1(x)                                          # 256 x 256
+        e2 = self.enc2(e1)                                         # 128 x 128
+        e3 = self.enc3(e2)                                         # 64 x 64
+        hole64 = _resize_hole(hole, e3.shape[-1])
+        shared = self.attention(self.middle(e3), e3, hole64)
+        d1 = self.dec1(shared)
+        known128 = 1 - _resize_hole(hole, d1.shape[-1])
+        f1 = self.fuse1(torch.cat([e2 * known128, d1], dim=1))
+        landmarks = self.landmarks(shared, f1)
+        f2 = self.fuse2(torch.cat([landmark_map(landmarks, d1.shape[-1]), f1], dim=1))
+        d2 = self.dec2(f2)
+        f3 = self.fuse3(torch.cat([e1 * known, d2], dim=1))
+        out = (torch.tanh(self.to_rgb(f3)) + 1) / 2
+        return out, landmarks
+
+
+class SelfAttention(nn.Module):
+    """SAGAN self-attention used inside the discriminator."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        key_ch = max(1, channels // 8)
+        self.query = spectral_norm(nn.Conv2d(channels, key_ch, 1))
+        self.key = spectral_norm(nn.Conv2d(channels, key_ch, 1))
+        self.value = spectral_norm(nn.Conv2d(channels, channels, 1))
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        attention = torch.softmax(torch.bmm(self.query(x).flatten(2).transpose(1, 2), self.key(x).flatten(2)), -1)
+        out = torch.bmm(self.value(x).flatten(2), attention.transpose(1, 2)).view(n, c, h, w)
+        return x + self.gamma * out
+
+
+class PatchDiscriminator(nn.Module):
+    """Five-layer spectral-norm PatchGAN with self-attention after the second convolution.
+
+    ``features(x)`` returns the intermediate activations too, for the feature-matching loss that
+    stands in for VGG perceptual/style losses when no pretrained VGG is available.
+    """
+
+    def __init__(self, in_ch: int = 3, width: float = 1.0) -> None:
+        super().__init__()
+        c = [_ch(64, width), _ch(128, width), _ch(256, width), _ch(512, width)]
+
+        def sn_conv(i: int, o: int, stride: int) -> nn.Module:
+            return spectral_norm(nn.Conv2d(i, o, 4, stride=stride, padding=1))
+
+        self.layers = nn.ModuleList([
+            nn.Sequential(sn_conv(in_ch, c[0], 2), nn.LeakyReLU(0.2, inplace=True)),
+            nn.Sequential(sn_conv(c[0], c[1], 2), nn.LeakyReLU(0.2, inplace=True), SelfAttention(c[1])),
+            nn.Sequential(sn_conv(c[1], c[2], 2), nn.LeakyReLU(0.2, inplace=True)),
+            nn.Sequential(sn_conv(c[2], c[3], 1), nn.LeakyReLU(0.2, inplace=True)),
+            sn_conv(c[3], 1, 1),
+        ])
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        out = []
+        for layer in self.layers:
+            x = layer(x)
+            out.append(x)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)[-1]

@@ -1,0 +1,73 @@
+"""The landmark-guided multi-task network: shapes, gradients, landmark map, zero-initialised gates."""
+
+import pytest
+import torch
+
+from inference.models.nclg_mt import NUM_LANDMARKS, NCLGMTGenerator, PatchDiscriminator, landmark_map
+
+
+def naive_landmark_map(landmarks: torch.Tensor, size: int) -> torch.Tensor:
+    """The published code's Python loop, kept here as the reference."""
+    out = torch.zeros(landmarks.shape[0], landmarks.shape[1], size, size)
+    for i in range(landmarks.shape[0]):
+        for p in range(landmarks.shape[1]):
+            x = min(max(int(landmarks[i, p, 0] * size), 0), size - 1)
+            y = min(max(int(landmarks[i, p, 1] * size), 0), size - 1)
+            out[i, p, y, x] = 1
+    return out
+
+
+def test_landmark_map_equals_naive_loop_including_edges():
+    torch.manual_seed(0)
+    lm = torch.rand(3, NUM_LANDMARKS, 2)
+    lm[0, :4] = torch.tensor([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.999, 0.5]])
+    assert torch.equal(landmark_map(lm, 128), naive_landmark_map(lm, 128))
+    assert landmark_map(lm, 128).sum().item() == 3 * NUM_LANDMARKS
+
+
+@pytest.mark.parametrize("width", [0.25, 1.0])
+def test_generator_shapes_and_ranges(width):
+    torch.manual_seed(0)
+    net = NCLGMTGenerator(width=width).eval()
+    image, hole = torch.rand(2, 3, 256, 256), torch.zeros(2, 1, 256, 256)
+    hole[:, :, 150:200, 90:170] = 1
+    with torch.no_grad():
+        out, lm = net(image, hole)
+    assert out.shape == (2, 3, 256, 256) and lm.shape == (2, NUM_LANDMARKS, 2)
+    assert 0 <= out.min() and out.max() <= 1 and 0 <= lm.min() and lm.max() <= 1
+
+
+def test_hole_content_does_not_leak_into_the_output():
+    """The network must not see the pixels under the hole: changing them changes nothing."""
+    torch.manual_seed(0)
+    net = NCLGMTGenerator(width=0.25).eval()
+    image, hole = torch.rand(1, 3, 256, 256), torch.zeros(1, 1, 256, 256)
+    hole[..., 100:160, 100:160] = 1
+    other = image.clone()
+    other[..., 100:160, 100:160] = torch.rand(1, 3, 60, 60)
+    with torch.no_grad():
+        assert torch.allclose(net(image, hole)[0], net(other, hole)[0])
+
+
+def test_gradients_reach_both_branches_and_the_discriminator():
+    torch.manual_seed(0)
+    net, disc = NCLGMTGenerator(width=0.25), PatchDiscriminator(width=0.25)
+    image, hole = torch.rand(2, 3, 128, 128), torch.zeros(2, 1, 128, 128)
+    hole[..., 40:90, 30:100] = 1
+    out, lm = net(image, hole)
+    loss = (out - image).abs().mean() + ((lm - 0.5) ** 2).mean() + disc(out).mean()
+    loss.backward()
+    assert net.enc1[1].conv.weight.grad.abs().sum() > 0          # shared encoder
+    assert net.landmarks.fc.weight.grad.abs().sum() > 0          # landmark branch
+    assert net.to_rgb[1].weight.grad.abs().sum() > 0             # image branch
+    assert all(p.grad is not None for p in disc.parameters() if p.requires_grad and p.dim() > 1)
+
+
+def test_learnable_gates_start_at_zero():
+    net = NCLGMTGenerator(width=0.25)
+    assert net.attention.gamma.item() == 0 and net.attention.alpha.item() == 0 and net.landmarks.gamma.item() == 0
+
+
+def test_discriminator_features_end_with_patch_logits():
+    feats = PatchDiscriminator(width=0.25).features(torch.rand(1, 3, 256, 256))
+    assert len(feats) == 5 and feats[-1].shape == (1, 1, 30, 30)
