@@ -61,7 +61,7 @@ class PredictionForReport:
     image_rgb: np.ndarray
     model_name: str
     model_version: str
-    weights_sha256: str
+    weights_sha256: str | None  # None for a classical method without learned weights
     landmarks: np.ndarray | None = None
 
 
@@ -119,7 +119,7 @@ def _check_prediction(label: str, p: PredictionForReport, shape: tuple[int, int]
     _check_image(f"{label} prediction", p.image_rgb, shape)
     if not p.model_name.strip():
         raise ReportInputError(f"The {label} prediction has no model name.")
-    if not _SHA256.match(p.weights_sha256.strip().lower()):
+    if p.weights_sha256 is not None and not _SHA256.match(p.weights_sha256.strip().lower()):
         raise ReportInputError(
             f"The weights hash of model {p.model_name} is not a SHA-256 (64 hexadecimal digits)."
         )
@@ -278,7 +278,7 @@ def _model_rows(label: str, p: PredictionForReport) -> list[tuple[str, str]]:
     return [
         (label, p.model_name),
         ("Version", p.model_version or "not stated"),
-        ("Weights SHA-256", p.weights_sha256.strip().lower()),
+        ("Weights SHA-256", p.weights_sha256.strip().lower() if p.weights_sha256 else "none (classical method, no learned weights)"),
     ]
 
 
