@@ -1,0 +1,209 @@
+"""Clinical case store: cases (pseudonym + photo), their mask, and prediction records.
+
+Photos are copied into the data folder (so the case survives the original being moved) and
+referenced by a relative path and sha256. Mask PNGs are replaced atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from studies.database import Database
+from studies.errors import CaseError
+from studies.files import (
+    atomic_write_bytes,
+    decode_mask_png,
+    encode_mask_png,
+    encode_study_png,
+    resolve_inside,
+    sha256_bytes,
+)
+from studies.schema import Case, Mask, Prediction, utcnow
+from studies.unit_of_work import UnitOfWork
+
+MAX_PHOTO_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    id: int
+    uid: str
+    pseudonym: str
+    created_at: datetime
+    updated_at: datetime
+    notes: str
+    photo_path: Path  # absolute
+    photo_sha256: str
+    has_mask: bool
+
+
+@dataclass(frozen=True)
+class MaskInfo:
+    case_id: int
+    file_path: Path
+    sha256: str
+    width: int
+    height: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PredictionInfo:
+    id: int
+    case_id: int
+    model_name: str
+    weights_sha256: str | None
+    device: str
+    app_version: str
+    created_at: datetime
+    image_path: Path
+    image_sha256: str
+    landmarks: np.ndarray | None  # (68, 2) float32, crop pixels as given
+
+
+class CaseStore:
+    """Service for the desktop app's case list and case screen."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create_case(self, pseudonym: str, photo_source: Path, notes: str = "") -> CaseInfo:
+        pseudonym = _clean_pseudonym(pseudonym)
+        source = Path(photo_source)
+        if not source.is_file():
+            raise CaseError(f"The photo file {source.name!r} was not found.")
+        size = source.stat().st_size
+        if size == 0 or size > MAX_PHOTO_BYTES:
+            raise CaseError(f"The photo file {source.name!r} is empty or larger than 200 MB.")
+        data = source.read_bytes()
+        uid = secrets.token_hex(16)
+        suffix = source.suffix.lower() if source.suffix.isascii() and len(source.suffix) <= 6 else ".img"
+        rel = f"cases/{uid}/photo{suffix}"
+        atomic_write_bytes(resolve_inside(self.db.data_dir, rel), data)
+        now = utcnow()
+        with UnitOfWork(self.db) as uow:
+            case = uow.cases.add(Case(uid=uid, pseudonym=pseudonym, created_at=now, updated_at=now,
+                                      notes=notes, photo_path=rel, photo_sha256=sha256_bytes(data)))
+            uow.commit()
+            return self._info(case, has_mask=False)
+
+    def list_cases(self, search: str | None = None) -> list[CaseInfo]:
+        with UnitOfWork(self.db) as uow:
+            return [self._info(c, has_mask=uow.cases.mask(c.id) is not None) for c in uow.cases.list(search)]
+
+    def get_case(self, case_id: int) -> CaseInfo:
+        with UnitOfWork(self.db) as uow:
+            case = uow.cases.get(case_id)
+            return self._info(case, has_mask=uow.cases.mask(case_id) is not None)
+
+    def update_case(self, case_id: int, *, pseudonym: str | None = None, notes: str | None = None) -> CaseInfo:
+        with UnitOfWork(self.db) as uow:
+            case = uow.cases.get(case_id)
+            if pseudonym is not None:
+                case.pseudonym = _clean_pseudonym(pseudonym)
+            if notes is not None:
+                case.notes = notes
+            case.updated_at = utcnow()
+            uow.commit()
+            return self._info(case, has_mask=uow.cases.mask(case_id) is not None)
+
+    def save_mask(self, case_id: int, mask: np.ndarray) -> MaskInfo:
+        """Store the mask (bool (H, W), True = hole); the PNG is replaced atomically."""
+        mask = np.asarray(mask)
+        if mask.ndim != 2 or mask.dtype != bool:
+            raise CaseError(f"A mask must be a 2-D true/false image; got {mask.dtype} {mask.shape}.")
+        if not mask.any():
+            raise CaseError("The mask is empty: paint over the cleft lip before saving.")
+        with UnitOfWork(self.db) as uow:
+            case = uow.cases.get(case_id)
+            data = encode_mask_png(mask)
+            rel = f"cases/{case.uid}/mask.png"
+            atomic_write_bytes(resolve_inside(self.db.data_dir, rel), data)
+            row = uow.cases.mask(case_id)
+            now = utcnow()
+            if row is None:
+                row = uow.cases.add_mask(Mask(case_id=case_id, file_path=rel, sha256=sha256_bytes(data),
+                                              width=mask.shape[1], height=mask.shape[0], updated_at=now))
+            else:
+                row.file_path, row.sha256, row.updated_at = rel, sha256_bytes(data), now
+                row.width, row.height = mask.shape[1], mask.shape[0]
+            case.updated_at = now
+            uow.commit()
+            return self._mask_info(row)
+
+    def mask_info(self, case_id: int) -> MaskInfo | None:
+        with UnitOfWork(self.db) as uow:
+            uow.cases.get(case_id)
+            row = uow.cases.mask(case_id)
+            return None if row is None else self._mask_info(row)
+
+    def load_mask(self, case_id: int) -> np.ndarray | None:
+        info = self.mask_info(case_id)
+        return None if info is None else decode_mask_png(info.file_path)
+
+    def add_prediction(self, case_id: int, model_name: str, image_rgb: np.ndarray, *, device: str,
+                       app_version: str, weights_sha256: str | None = None,
+                       landmarks: np.ndarray | None = None) -> PredictionInfo:
+        """Record a prediction shown to the clinician (image stored as PNG beside the case)."""
+        if not model_name:
+            raise CaseError("A prediction needs the name of the model that made it.")
+        try:
+            data = encode_study_png(np.asarray(image_rgb))
+        except Exception as exc:
+            raise CaseError(f"The predicted image cannot be stored: {exc}") from exc
+        lm_json = None
+        if landmarks is not None:
+            lm = np.asarray(landmarks, dtype=np.float32)
+            if lm.shape != (68, 2) or not np.isfinite(lm).all():
+                raise CaseError(f"Landmarks must be 68 finite (x, y) points; got shape {lm.shape}.")
+            lm_json = json.dumps(lm.round(3).tolist())
+        with UnitOfWork(self.db) as uow:
+            case = uow.cases.get(case_id)
+            rel = f"cases/{case.uid}/predictions/{secrets.token_hex(8)}.png"
+            atomic_write_bytes(resolve_inside(self.db.data_dir, rel), data)
+            row = uow.cases.add_prediction(Prediction(
+                case_id=case_id, model_name=model_name, weights_sha256=weights_sha256, device=device,
+                app_version=app_version, created_at=utcnow(), image_path=rel,
+                image_sha256=sha256_bytes(data), landmarks_json=lm_json))
+            uow.commit()
+            return self._prediction_info(row)
+
+    def list_predictions(self, case_id: int) -> list[PredictionInfo]:
+        with UnitOfWork(self.db) as uow:
+            uow.cases.get(case_id)
+            return [self._prediction_info(p) for p in uow.cases.predictions(case_id)]
+
+    # ------------------------------------------------------------------ conversions
+
+    def _info(self, case: Case, *, has_mask: bool) -> CaseInfo:
+        return CaseInfo(id=case.id, uid=case.uid, pseudonym=case.pseudonym, created_at=case.created_at,
+                        updated_at=case.updated_at, notes=case.notes,
+                        photo_path=resolve_inside(self.db.data_dir, case.photo_path),
+                        photo_sha256=case.photo_sha256, has_mask=has_mask)
+
+    def _mask_info(self, row: Mask) -> MaskInfo:
+        return MaskInfo(case_id=row.case_id, file_path=resolve_inside(self.db.data_dir, row.file_path),
+                        sha256=row.sha256, width=row.width, height=row.height, updated_at=row.updated_at)
+
+    def _prediction_info(self, row: Prediction) -> PredictionInfo:
+        lm = None if row.landmarks_json is None else np.asarray(json.loads(row.landmarks_json), np.float32)
+        return PredictionInfo(id=row.id, case_id=row.case_id, model_name=row.model_name,
+                              weights_sha256=row.weights_sha256, device=row.device,
+                              app_version=row.app_version, created_at=row.created_at,
+                              image_path=resolve_inside(self.db.data_dir, row.image_path),
+                              image_sha256=row.image_sha256, landmarks=lm)
+
+
+def _clean_pseudonym(pseudonym: str) -> str:
+    text = (pseudonym or "").strip()
+    if not text:
+        raise CaseError("Enter a pseudonym or patient ID for the case.")
+    if len(text) > 128:
+        raise CaseError("The pseudonym is too long (at most 128 characters).")
+    return text

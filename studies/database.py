@@ -1,0 +1,173 @@
+"""Open the app database by URL, migrate it on open, and hand out sessions.
+
+SQLite (default, a file in the app data folder chosen by the caller) gets foreign keys, WAL and
+full fsync on every connection; the same code runs on PostgreSQL when given its URL.
+Migrations live in ``studies/migrations`` and run on open: the SQLite file is backed up first,
+and a database written by a newer app version is refused rather than touched.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from studies.errors import DatabaseError, DatabaseTooNewError
+
+DEFAULT_FILENAME = "cleftlip.sqlite3"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+@dataclass(frozen=True)
+class Database:
+    """An open, migrated database plus the data folder that holds its image files."""
+
+    url: str
+    data_dir: Path
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+
+def default_url(data_dir: Path) -> str:
+    return f"sqlite:///{(Path(data_dir) / DEFAULT_FILENAME).resolve().as_posix()}"
+
+
+def open_database(data_dir: Path, url: str | None = None, *, backup: bool = True) -> Database:
+    """Open (creating or upgrading) the database; image files live under ``data_dir``."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = url or default_url(data_dir)
+    migrate(url, backup=backup)
+    engine = _make_engine(url, foreign_keys=True)
+    return Database(url=url, data_dir=data_dir, engine=engine,
+                    session_factory=sessionmaker(engine, expire_on_commit=False))
+
+
+def head_revision() -> str:
+    """The newest schema revision this code knows."""
+    heads = ScriptDirectory.from_config(_alembic_config()).get_heads()
+    if len(heads) != 1:
+        raise DatabaseError(f"The app's schema migrations are inconsistent (heads: {heads}).")
+    return heads[0]
+
+
+def current_revision(url: str) -> str | None:
+    engine = _make_engine(url, foreign_keys=False)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def migrate(url: str, *, backup: bool = True) -> str:
+    """Bring the database at ``url`` to the newest schema; return the revision it is at."""
+    cfg = _alembic_config()
+    script = ScriptDirectory.from_config(cfg)
+    head = head_revision()
+    known = {rev.revision for rev in script.walk_revisions()}
+    # Migrations run with foreign keys off: SQLite batch mode re-creates tables, and cascades
+    # must not fire while it does. Integrity is checked after the upgrade instead.
+    engine = _make_engine(url, foreign_keys=False)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current is not None and current not in known:
+                raise DatabaseTooNewError(
+                    "This database was written by a newer version of the app "
+                    f"(schema {current}). Please update the app; the database was not changed."
+                )
+            if current is None and _has_foreign_tables(conn):
+                raise DatabaseError(
+                    "This file is not a database of this app (it has tables but no schema version)."
+                )
+        if current == head:
+            return head
+        if current is not None and backup and engine.dialect.name == "sqlite":
+            backup_sqlite(url, tag=current)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            if engine.dialect.name == "sqlite":
+                problems = conn.execute(text("PRAGMA foreign_key_check")).fetchall()
+                if problems:
+                    raise DatabaseError(f"The upgraded database has broken references: {problems[:5]}")
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"The database could not be opened or upgraded: {exc}") from exc
+    finally:
+        engine.dispose()
+    return head
+
+
+def backup_sqlite(url: str, *, tag: str = "") -> Path | None:
+    """Copy the SQLite file (consistently, through SQLite's backup API) next to itself."""
+    path = _sqlite_path(url)
+    if path is None or not path.exists():
+        return None
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    target = path.with_name(f"{path.stem}.backup-{tag or 'x'}-{stamp}{path.suffix}")
+    src = sqlite3.connect(path)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return target
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _has_foreign_tables(conn: object) -> bool:
+    names = set(inspect(conn).get_table_names())  # type: ignore[arg-type]
+    return bool(names - {"alembic_version"})
+
+
+def _make_engine(url: str, *, foreign_keys: bool) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    path = _sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        if path is not None:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")  # an answer that was acknowledged survives a crash
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    return engine

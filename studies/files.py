@@ -1,0 +1,86 @@
+"""File helpers for the data folder: hashing, atomic writes, identical PNG encoding, safe paths."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image
+
+from studies.errors import StudyError
+
+FIXED_MTIME = 946684800  # 2000-01-01 UTC: every study image carries the same file times
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def encode_study_png(rgb: np.ndarray) -> bytes:
+    """Encode a study image: RGB, 8 bit, no metadata chunks, stored (uncompressed) deflate.
+
+    Uncompressed deflate makes the byte size depend only on the image size, so a file's size
+    cannot hint at which model (blurrier, noisier) produced it.
+    """
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise StudyError(f"A study image must be RGB uint8 (H, W, 3); got {rgb.dtype} {rgb.shape}.")
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb), mode="RGB").save(buf, format="PNG", compress_level=0)
+    return buf.getvalue()
+
+
+def encode_mask_png(mask: np.ndarray) -> bytes:
+    """Mask PNG convention of the app: 8-bit grey, white (255) = hole, black = keep."""
+    buf = io.BytesIO()
+    Image.fromarray(np.where(mask, 255, 0).astype(np.uint8), mode="L").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def decode_mask_png(path: Path) -> np.ndarray:
+    with Image.open(path) as img:
+        return np.asarray(img.convert("L")) >= 128
+
+
+def neutralise_file_times(path: Path) -> None:
+    os.utime(path, (FIXED_MTIME, FIXED_MTIME))
+
+
+def to_relative(data_dir: Path, path: Path) -> str:
+    return Path(path).resolve().relative_to(Path(data_dir).resolve()).as_posix()
+
+
+def resolve_inside(data_dir: Path, relative: str) -> Path:
+    """Absolute path of a stored relative path; refuses anything that escapes the data folder."""
+    rel = PurePosixPath(relative)
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+        raise StudyError(f"Refusing a stored file path outside the data folder: {relative!r}")
+    return Path(data_dir).joinpath(*rel.parts)

@@ -1,0 +1,1 @@
+"""Repositories: query and add ORM rows inside a session they are given; they never commit."""

@@ -1,0 +1,48 @@
+"""Case store queries (cases, masks, clinical predictions)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from studies.errors import NotFoundError
+from studies.schema import Case, Mask, Prediction
+
+
+class CaseRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, case: Case) -> Case:
+        self.session.add(case)
+        self.session.flush()
+        return case
+
+    def get(self, case_id: int) -> Case:
+        case = self.session.get(Case, case_id)
+        if case is None:
+            raise NotFoundError(f"Case {case_id} does not exist.")
+        return case
+
+    def list(self, search: str | None = None) -> list[Case]:
+        stmt = select(Case).order_by(Case.created_at.desc(), Case.id.desc())
+        if search:
+            stmt = stmt.where(func.lower(Case.pseudonym).contains(search.lower()))
+        return list(self.session.scalars(stmt))
+
+    def mask(self, case_id: int) -> Mask | None:
+        return self.session.scalar(select(Mask).where(Mask.case_id == case_id))
+
+    def add_mask(self, mask: Mask) -> Mask:
+        self.session.add(mask)
+        self.session.flush()
+        return mask
+
+    def add_prediction(self, prediction: Prediction) -> Prediction:
+        self.session.add(prediction)
+        self.session.flush()
+        return prediction
+
+    def predictions(self, case_id: int) -> list[Prediction]:
+        stmt = select(Prediction).where(Prediction.case_id == case_id).order_by(Prediction.created_at, Prediction.id)
+        return list(self.session.scalars(stmt))

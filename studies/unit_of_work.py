@@ -1,0 +1,46 @@
+"""Owner-side unit of work: one session, committed only by an explicit ``commit()``.
+
+Rater-facing code uses :class:`studies.repositories.rater.RaterUnitOfWork`, which has no
+repository for the sealed mapping.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.orm import Session
+
+from studies.database import Database
+from studies.repositories.cases import CaseRepository
+from studies.repositories.sealed import SealedMappingRepository
+from studies.repositories.studies import StudyRepository
+
+
+class UnitOfWork:
+    session: Session
+    cases: CaseRepository
+    studies: StudyRepository
+    sealed: SealedMappingRepository
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self.db.session_factory()
+        self.cases = CaseRepository(self.session)
+        self.studies = StudyRepository(self.session)
+        self.sealed = SealedMappingRepository(self.session)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            self.session.rollback()  # no-op after commit(); undoes anything left uncommitted
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
