@@ -31,3 +31,7 @@ class UnknownModelError(InferenceError):
 
 class DicomExportError(InferenceError):
     """A prediction cannot be written as DICOM (bad image, bad source dataset, unwritable path)."""
+
+
+class ImageWriteError(InferenceError):
+    """An image or mask cannot be written (full disk, no permission, unsupported file type)."""

@@ -1,0 +1,315 @@
+"""The face pipeline: photo + mask in, full-resolution photo with the repaired lip out.
+
+detect the face -> 68 landmarks -> the square crop training uses (``crop_from_landmarks``) ->
+resize to the model's resolution -> inpaint -> paste back only the (feathered) mask. When no face
+is found the clinician draws the face square (``analyse_manual``); landmarks then come only from
+the model's landmark branch. Stage timings travel with every result for the benchmark and logs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from inference.errors import InferenceError, MaskError, NoFaceError
+from inference.face.blend import Patch, blend_patch, default_feather, mask_bounds
+from inference.face.crop import FaceCrop, crop_from_box, crop_from_landmarks
+from inference.face.detect import FaceBox, detect_faces
+from inference.face.landmarks import LandmarkDetector, default_landmark_detector
+from inference.io.photo import Photo
+from inference.models.base import InpaintModel
+
+_MIN_MANUAL_BOX = 16  # pixels; a smaller square cannot hold a face the network could work on
+
+
+@dataclass(frozen=True)
+class FaceAnalysis:
+    """Where the face is: its box, detector landmarks (photo pixels) and the square crop."""
+
+    box: FaceBox
+    crop: FaceCrop
+    landmarks: np.ndarray | None
+    landmark_detector: str | None
+    faces_found: int
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    @property
+    def manual(self) -> bool:
+        return self.box.detector == "manual"
+
+
+@dataclass(frozen=True)
+class PreparedCase:
+    """A case ready for the network: the crop and its hole at model resolution, the photo mask."""
+
+    rgb: np.ndarray
+    mask: np.ndarray
+    mask_bounds: tuple[int, int, int, int]
+    analysis: FaceAnalysis
+    crop_image: np.ndarray
+    crop_hole: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """The repaired full-resolution photo and everything needed to show or audit it."""
+
+    image: np.ndarray
+    patch: Patch
+    mask: np.ndarray
+    analysis: FaceAnalysis
+    crop_input: np.ndarray
+    crop_hole: np.ndarray
+    crop_prediction: np.ndarray
+    landmarks: np.ndarray | None
+    landmarks_norm: np.ndarray | None
+    model_name: str
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """One case of :meth:`FacePipeline.predict_many`: a result or the clinician-facing error."""
+
+    index: int
+    result: PipelineResult | None
+    error: InferenceError | None
+
+
+CaseLoader = Callable[[], tuple[np.ndarray, np.ndarray, "FaceAnalysis | None"]]
+
+
+class FacePipeline:
+    """Stateless apart from the (cached) landmark detector; safe to reuse for many photos."""
+
+    def __init__(self, landmark_detector: LandmarkDetector | None = None, feather_px: float | None = None,
+                 allow_cnn_fallback: bool = True) -> None:
+        self._landmark_detector = landmark_detector
+        self.feather_px = feather_px
+        self.allow_cnn_fallback = allow_cnn_fallback
+
+    @property
+    def landmark_detector(self) -> LandmarkDetector:
+        if self._landmark_detector is None:
+            self._landmark_detector = default_landmark_detector()
+        return self._landmark_detector
+
+    # ------------------------------------------------------------ finding the face
+
+    def analyse(self, rgb: np.ndarray) -> FaceAnalysis:
+        """Detect the largest face and its 68 landmarks; ``NoFaceError`` if there is none."""
+        _check_rgb(rgb)
+        start = time.perf_counter()
+        faces = detect_faces(rgb, allow_cnn_fallback=self.allow_cnn_fallback)
+        detected = time.perf_counter()
+        if not faces:
+            raise NoFaceError("No face was found in this photo. Draw a square around the face by hand to continue.")
+        detector = self.landmark_detector
+        landmarks = detector(rgb, faces[0])
+        done = time.perf_counter()
+        return FaceAnalysis(faces[0], crop_from_landmarks(landmarks), landmarks, detector.name, len(faces),
+                            {"detect": detected - start, "landmarks": done - detected})
+
+    def analyse_manual(self, rgb: np.ndarray, box: FaceBox | tuple[float, float, float, float]) -> FaceAnalysis:
+        """Use a face rectangle the clinician drew (left, top, right, bottom in photo pixels)."""
+        _check_rgb(rgb)
+        if not isinstance(box, FaceBox):
+            left, top, right, bottom = (float(v) for v in box)
+            box = FaceBox(left, top, right, bottom, "manual")
+        h, w = rgb.shape[:2]
+        if box.width < _MIN_MANUAL_BOX or box.height < _MIN_MANUAL_BOX:
+            raise NoFaceError(f"The face square must be at least {_MIN_MANUAL_BOX} pixels wide and high.")
+        if box.right <= 0 or box.bottom <= 0 or box.left >= w or box.top >= h:
+            raise NoFaceError("The face square lies outside the photo.")
+        crop = crop_from_box(box.left, box.top, box.right, box.bottom)
+        return FaceAnalysis(box, crop, None, None, 0, {"detect": 0.0, "landmarks": 0.0})
+
+    # ------------------------------------------------------------ preparing the network input
+
+    def prepare(self, rgb: np.ndarray, mask: np.ndarray, resolution: int,
+                analysis: FaceAnalysis | None = None) -> PreparedCase:
+        """Crop photo and mask for a model of ``resolution``; the mask is at photo or crop resolution."""
+        _check_rgb(rgb)
+        if analysis is None:
+            analysis = self.analyse(rgb)
+        start = time.perf_counter()
+        crop = analysis.crop
+        mask = _as_bool_mask(mask)
+        if mask.shape == rgb.shape[:2]:
+            bounds = mask_bounds(mask)
+            if bounds is None:
+                raise MaskError("The mask has no painted region, so there is nothing to fill.")
+            _check_inside_crop(bounds, crop)
+            crop_hole = _photo_mask_to_crop(mask, bounds, crop, resolution)
+        elif mask.shape == (resolution, resolution):
+            if not mask.any():
+                raise MaskError("The mask has no painted region, so there is nothing to fill.")
+            crop_hole = mask
+            mask, bounds = _crop_mask_to_photo(mask, crop, rgb.shape[:2])
+        else:
+            h, w = rgb.shape[:2]
+            raise MaskError(f"The mask is {mask.shape[1]} x {mask.shape[0]} pixels; it must match the photo "
+                            f"({w} x {h}) or the face crop ({resolution} x {resolution}).")
+        crop_image = crop.extract(rgb, resolution)
+        timings = dict(analysis.timings, prepare=time.perf_counter() - start)
+        return PreparedCase(rgb, mask, bounds, analysis, crop_image, crop_hole, timings)
+
+    # ------------------------------------------------------------ predicting
+
+    def run(self, cases: list[PreparedCase], model: InpaintModel) -> list[PipelineResult]:
+        """Inpaint prepared cases as one batch and paste each back into its photo."""
+        if not cases:
+            return []
+        resolution = model.spec.resolution
+        for case in cases:
+            if case.crop_image.shape[0] != resolution:
+                raise InferenceError(f"A case was prepared at {case.crop_image.shape[0]} px but "
+                                     f"{model.spec.display_name} works at {resolution} px.")
+        start = time.perf_counter()
+        predictions = model.predict_batch(np.stack([c.crop_image for c in cases]),
+                                          np.stack([c.crop_hole for c in cases]))
+        forward = (time.perf_counter() - start) / len(cases)
+        results = []
+        for case, prediction in zip(cases, predictions):
+            start = time.perf_counter()
+            crop = case.analysis.crop
+            feather = self.feather_px if self.feather_px is not None else default_feather(crop, resolution)
+            patch = blend_patch(case.rgb, prediction.image, crop, case.mask, feather, case.mask_bounds)
+            blended = time.perf_counter()
+            image = patch.apply(case.rgb)
+            landmarks = None
+            if prediction.landmarks_norm is not None:
+                landmarks = crop.to_photo(np.asarray(prediction.landmarks_norm) * resolution, resolution)
+            # "paste" includes copying the full photo; "paste_blend" is the work inside the mask's box.
+            timings = dict(case.timings, forward=forward, paste_blend=blended - start,
+                           paste=time.perf_counter() - start)
+            results.append(PipelineResult(image, patch, case.mask, case.analysis, case.crop_image, case.crop_hole,
+                                          prediction.image, landmarks, prediction.landmarks_norm,
+                                          model.spec.name, timings))
+        return results
+
+    def predict(self, photo: Photo | np.ndarray, mask: np.ndarray, model: InpaintModel,
+                analysis: FaceAnalysis | None = None) -> PipelineResult:
+        """One photo: analyse (unless given), crop, inpaint, paste back."""
+        rgb = photo.rgb if isinstance(photo, Photo) else photo
+        return self.run([self.prepare(rgb, mask, model.spec.resolution, analysis)], model)[0]
+
+    def predict_many(self, loaders: Iterable[CaseLoader], model: InpaintModel,
+                     batch_size: int | None = None) -> Iterator[CaseOutcome]:
+        """Many cases in batches; each loader returns ``(rgb, mask, analysis or None)`` when called.
+
+        Loading lazily keeps at most one batch of full-size photos in memory. A case whose photo,
+        face or mask is unusable yields an outcome with its error; the others go on.
+        """
+        batch_size = batch_size or getattr(model, "batch_size", 4)
+        pending: list[tuple[int, PreparedCase]] = []
+        for index, loader in enumerate(loaders):
+            try:
+                rgb, mask, analysis = loader()
+                pending.append((index, self.prepare(rgb, mask, model.spec.resolution, analysis)))
+            except InferenceError as exc:
+                yield CaseOutcome(index, None, exc)
+            if len(pending) >= batch_size:
+                yield from self._run_pending(pending, model)
+                pending = []
+        yield from self._run_pending(pending, model)
+
+    def _run_pending(self, pending: list[tuple[int, PreparedCase]], model: InpaintModel) -> Iterator[CaseOutcome]:
+        if not pending:
+            return
+        try:
+            results = self.run([case for _, case in pending], model)
+        except InferenceError as exc:
+            for index, _ in pending:
+                yield CaseOutcome(index, None, exc)
+            return
+        for (index, _), result in zip(pending, results):
+            yield CaseOutcome(index, result, None)
+
+
+# ---------------------------------------------------------------- helpers
+
+def _check_rgb(rgb: np.ndarray) -> None:
+    if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3):
+        raise InferenceError(f"Expected an RGB uint8 photo, got {getattr(rgb, 'dtype', type(rgb).__name__)} "
+                             f"{getattr(rgb, 'shape', '')}.")
+
+
+def _as_bool_mask(mask: np.ndarray) -> np.ndarray:
+    mask = np.asarray(mask)
+    if mask.ndim == 3 and mask.shape[2] == 1:
+        mask = mask[..., 0]
+    if mask.ndim != 2:
+        raise MaskError(f"A mask must be a single-channel image, got shape {mask.shape}.")
+    return mask if mask.dtype == np.bool_ else mask != 0
+
+
+def _check_inside_crop(bounds: tuple[int, int, int, int], crop: FaceCrop) -> None:
+    top, left, bottom, right = bounds
+    if left < crop.x0 or top < crop.y0 or right > crop.x0 + crop.size or bottom > crop.y0 + crop.size:
+        raise MaskError("The painted region reaches outside the face square the model works on. "
+                        "Paint only over the lip area.")
+
+
+def _photo_mask_to_crop(mask: np.ndarray, bounds: tuple[int, int, int, int], crop: FaceCrop,
+                        resolution: int) -> np.ndarray:
+    """The hole at model resolution: a crop pixel is hole if any photo pixel it overlaps is.
+
+    Exact and limited to the mask's bounding box: prefix sums count hole pixels per crop cell.
+    """
+    top, left, bottom, right = bounds
+    k = crop.size / resolution
+    region = mask[top:bottom, left:right]
+    y_first, y_last, y_from, y_to = _cell_spans(top, bottom, crop.y0, k, resolution)
+    x_first, x_last, x_from, x_to = _cell_spans(left, right, crop.x0, k, resolution)
+    per_row = np.zeros((region.shape[0] + 1, region.shape[1]), np.int32)
+    np.cumsum(region, axis=0, out=per_row[1:])
+    rows = (per_row[y_to] - per_row[y_from]) > 0                       # (cells_y, width)
+    per_col = np.zeros((rows.shape[0], rows.shape[1] + 1), np.int32)
+    np.cumsum(rows, axis=1, out=per_col[:, 1:])
+    hole = np.zeros((resolution, resolution), bool)
+    hole[y_first:y_last, x_first:x_last] = (per_col[:, x_to] - per_col[:, x_from]) > 0
+    return hole
+
+
+def _cell_spans(lo: int, hi: int, origin: float, k: float,
+                resolution: int) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """Crop cells overlapping photo pixels ``[lo, hi)`` and, per cell, its pixel range relative to ``lo``.
+
+    Cell j covers ``[origin + j k, origin + (j + 1) k)``; pixel x overlaps it iff
+    ``floor(origin + j k) <= x < ceil(origin + (j + 1) k)``.
+    """
+    first = max(0, int(np.floor((lo - origin) / k)))
+    last = min(resolution, int(np.ceil((hi - origin) / k)))
+    cells = np.arange(first, last)
+    starts = np.clip(np.floor(origin + cells * k).astype(np.int64) - lo, 0, hi - lo)
+    ends = np.clip(np.ceil(origin + (cells + 1) * k).astype(np.int64) - lo, 0, hi - lo)
+    return first, last, starts, ends
+
+
+def _crop_mask_to_photo(hole: np.ndarray, crop: FaceCrop,
+                        shape: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A crop-resolution hole drawn onto the photo (bilinear, threshold at half), with its bounds."""
+    resolution = hole.shape[0]
+    k = crop.size / resolution
+    ctop, cleft, cbottom, cright = mask_bounds(hole)
+    h, w = shape
+    top, left = max(0, int(np.floor(crop.y0 + ctop * k)) - 1), max(0, int(np.floor(crop.x0 + cleft * k)) - 1)
+    bottom = min(h, int(np.ceil(crop.y0 + cbottom * k)) + 1)
+    right = min(w, int(np.ceil(crop.x0 + cright * k)) + 1)
+    photo_mask = np.zeros(shape, bool)
+    if bottom > top and right > left:
+        inverse = np.array([[1 / k, 0, (left + 0.5 - crop.x0) / k - 0.5],
+                            [0, 1 / k, (top + 0.5 - crop.y0) / k - 0.5]], dtype=np.float64)
+        region = cv2.warpAffine(hole.astype(np.uint8) * 255, inverse, (right - left, bottom - top),
+                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT)
+        photo_mask[top:bottom, left:right] = region >= 128
+    bounds = mask_bounds(photo_mask[top:bottom, left:right]) if bottom > top and right > left else None
+    if bounds is None:
+        raise MaskError("The painted region lies outside the photo.")
+    return photo_mask, (bounds[0] + top, bounds[1] + left, bounds[2] + top, bounds[3] + left)
