@@ -1,1 +1,1 @@
-"""app"""
+"""The PySide6 desktop application (the only package that imports Qt)."""

@@ -1,0 +1,1 @@
+"""Modal dialogs: case list, settings, about, report options."""

@@ -1,0 +1,92 @@
+"""User settings, stored as JSON in the per-user config folder and passed around as an object.
+
+Nothing reads settings at import time: ``main()`` loads them once and hands the object to the
+window; tests build an ``AppSettings`` directly with a temporary data folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import platformdirs
+
+from inference.paths import APP_AUTHOR, APP_NAME, default_data_dir
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class SettingsError(Exception):
+    """The settings file cannot be written (the message is shown to the user)."""
+
+
+def default_settings_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)) / "settings.json"
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    device: str = "auto"
+    default_model: str = "opencv-telea"
+    clinic_name: str = ""
+    clinician_name: str = ""
+    clinic_logo: Path | None = None
+    overlay_color: str = "#ff2d6f"
+    overlay_opacity: float = 0.5
+    brush_size: int = 40
+
+    def with_changes(self, **changes: object) -> "AppSettings":
+        return replace(self, **changes)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["data_dir"] = str(self.data_dir)
+        data["clinic_logo"] = str(self.clinic_logo) if self.clinic_logo else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "AppSettings":
+        """Unknown keys are ignored and bad values fall back to defaults, so an old file still opens."""
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        if kwargs.get("data_dir"):
+            kwargs["data_dir"] = Path(kwargs["data_dir"])
+        else:
+            kwargs.pop("data_dir", None)
+        kwargs["clinic_logo"] = Path(kwargs["clinic_logo"]) if kwargs.get("clinic_logo") else None
+        if kwargs.get("device") not in DEVICES and not str(kwargs.get("device", "")).startswith("cuda:"):
+            kwargs.pop("device", None)
+        try:
+            kwargs["overlay_opacity"] = min(1.0, max(0.0, float(kwargs.get("overlay_opacity", 0.5))))
+            kwargs["brush_size"] = int(kwargs.get("brush_size", 40))
+        except (TypeError, ValueError):
+            kwargs.pop("overlay_opacity", None)
+            kwargs.pop("brush_size", None)
+        return cls(**kwargs)
+
+
+def load_settings(path: Path | None = None) -> AppSettings:
+    """Settings from ``path`` (default: the user config folder); defaults if missing or unreadable."""
+    path = path or default_settings_path()
+    try:
+        return AppSettings.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return AppSettings()
+
+
+def save_settings(settings: AppSettings, path: Path | None = None) -> Path:
+    """Write atomically, so a crash never leaves a half-written settings file."""
+    path = Path(path or default_settings_path())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(settings.to_json(), fh, indent=2)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise SettingsError(f"The settings could not be saved to {path}: {exc.strerror or exc}.") from exc
+    return path

@@ -1,0 +1,1 @@
+"""The main window and the widgets it is built from."""

@@ -1,0 +1,152 @@
+"""Viewing predictions: side by side (linked zoom/pan), before/after slider, and the gallery."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.canvas.view import BeforeAfterViewer, ImageViewer
+from app.state import AppState, PredictionView
+
+THUMB = 96
+
+
+def _caption(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setStyleSheet("font-weight: bold; padding: 3px;")
+    return label
+
+
+class CompareWidget(QWidget):
+    """Original and prediction next to each other; zoom or pan either and the other follows."""
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.left, self.right = ImageViewer(), ImageViewer()
+        self.left.link(self.right)
+        self.left_caption, self.right_caption = _caption("Original"), _caption("No prediction yet")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for caption, view in ((self.left_caption, self.left), (self.right_caption, self.right)):
+            column = QVBoxLayout()
+            column.addWidget(caption)
+            column.addWidget(view, 1)
+            layout.addLayout(column, 1)
+        state.predicted_landmarks_visible_changed.connect(lambda _v: self._overlay())
+
+    def set_photo(self, levels: list[QPixmap] | None) -> None:
+        self.left.set_levels(levels)
+
+    def set_prediction(self, prediction: PredictionView | None, levels: list[QPixmap] | None) -> None:
+        self.right.set_levels(levels)
+        self.right_caption.setText(prediction.display_name if prediction else "No prediction yet")
+        self._prediction = prediction
+        self._overlay()
+        if levels:  # start the new image where the original is
+            self.left._moved()
+
+    def _overlay(self) -> None:
+        prediction = getattr(self, "_prediction", None)
+        landmarks = prediction.landmarks if prediction else None
+        self.right.overlay.set_data(None, landmarks)
+        self.right.overlay.setVisible(self.state.predicted_landmarks_visible and landmarks is not None)
+
+
+class BeforeAfterWidget(QWidget):
+    """One view: prediction left of the line, original right of it; the slider moves the line."""
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.viewer = BeforeAfterViewer()
+        self.slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=1000, value=500)
+        self.slider.setToolTip("Drag to compare: left of the line is the prediction, right is the original")
+        self.slider.valueChanged.connect(lambda v: self.viewer.set_split(v / 1000))
+        self.caption = _caption("Before / after")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.viewer, 1)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Prediction"))
+        row.addWidget(self.slider, 1)
+        row.addWidget(QLabel("Original"))
+        layout.addLayout(row)
+
+    def set_photo(self, levels: list[QPixmap] | None) -> None:
+        self.viewer.set_levels(levels)
+
+    def set_prediction(self, prediction: PredictionView | None, levels: list[QPixmap] | None) -> None:
+        self.viewer.set_after(levels)
+        self.caption.setText(f"Before / after: {prediction.display_name}" if prediction else "Before / after")
+
+
+class Gallery(QListWidget):
+    """Every prediction of the case as a thumbnail; clicking one shows it in the viewers."""
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(False)
+        self.setIconSize(QSize(THUMB, THUMB))
+        self.setMovement(QListView.Movement.Static)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setSpacing(6)
+        self.setFixedHeight(THUMB + 52)
+        self._thumbs: dict[int, QPixmap] = {}
+        self.currentItemChanged.connect(self._picked)
+        state.predictions_changed.connect(self._fill)
+        state.current_prediction_changed.connect(self._select)
+
+    def set_thumbnail(self, record_id: int, pixmap: QPixmap) -> None:
+        self._thumbs[record_id] = pixmap.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                                Qt.TransformationMode.SmoothTransformation)
+        for i in range(self.count()):
+            item = self.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == record_id:
+                item.setIcon(QIcon(self._thumbs[record_id]))
+
+    def _fill(self, predictions: list[PredictionView]) -> None:
+        self.blockSignals(True)
+        self.clear()
+        for p in predictions:
+            item = QListWidgetItem(f"{p.display_name}\n{p.created_at}")
+            item.setData(Qt.ItemDataRole.UserRole, p.record_id)
+            item.setToolTip(f"Model: {p.model_name}\nWeights SHA-256: {p.weights_sha256 or 'none (classical)'}\n"
+                            f"Device: {p.device}\nApp version: {p.app_version}")
+            if p.record_id in self._thumbs:
+                item.setIcon(QIcon(self._thumbs[p.record_id]))
+            self.addItem(item)
+        self.blockSignals(False)
+        self._select(self.state.current_prediction)
+
+    def _select(self, prediction: PredictionView | None) -> None:
+        self.blockSignals(True)
+        for i in range(self.count()):
+            if prediction is not None and self.item(i).data(Qt.ItemDataRole.UserRole) == prediction.record_id:
+                self.setCurrentRow(i)
+                break
+        else:
+            self.setCurrentRow(-1)
+        self.blockSignals(False)
+
+    def _picked(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
+        if item is None:
+            return
+        record_id = item.data(Qt.ItemDataRole.UserRole)
+        match = next((p for p in self.state.predictions if p.record_id == record_id), None)
+        if match is not None and match is not self.state.current_prediction:
+            self.state.set_current_prediction(match)

@@ -1,0 +1,241 @@
+"""Work off the GUI thread: one-shot tasks (open a photo, find the face, save the mask) and the
+model runner (QThread worker with progress / result / error signals and cancel between models).
+
+Nothing that touches torch, dlib or the disk for long runs on the GUI thread; results come back
+as queued Qt signals, so slots always run on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThread, QThreadPool, Signal, Slot
+from PySide6.QtGui import QImage
+
+from app.canvas.images import pyramid_images
+from inference.errors import InferenceError
+from studies.errors import StudyError
+
+log = logging.getLogger(__name__)
+
+EXPECTED_ERRORS = (InferenceError, StudyError, OSError)
+
+
+def describe_error(exc: BaseException) -> str:
+    """Messages of our typed errors are written for clinicians; anything else gets a plain prefix."""
+    if isinstance(exc, (InferenceError, StudyError)):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"A file could not be read or written: {exc.strerror or exc}."
+    return f"Unexpected error ({type(exc).__name__}: {exc}). The details were written to the log."
+
+
+# ---------------------------------------------------------------- one-shot tasks
+
+class _TaskSignals(QObject):
+    done = Signal(object)
+    failed = Signal(object)
+
+
+class _Task(QRunnable):
+    def __init__(self, fn: Callable[[], Any], signals: _TaskSignals) -> None:
+        super().__init__()
+        self._fn = fn
+        self._signals = signals
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        try:
+            value = self._fn()
+        except BaseException as exc:  # delivered to the GUI thread, which shows it
+            if not isinstance(exc, EXPECTED_ERRORS):
+                log.error("Background task failed:\n%s", traceback.format_exc())
+            self._signals.failed.emit(exc)
+        else:
+            self._signals.done.emit(value)
+
+
+class TaskRunner(QObject):
+    """Runs callables on a private thread pool and calls back on the GUI thread."""
+
+    idle_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max_threads)
+        self._pending: set[_TaskSignals] = set()
+
+    def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
+               on_error: Callable[[BaseException], None]) -> None:
+        signals = _TaskSignals()  # lives on the GUI thread, so its slots run there
+        self._pending.add(signals)
+        was_idle = len(self._pending) == 1
+
+        def finish(callback: Callable[[Any], None], value: Any) -> None:
+            self._pending.discard(signals)
+            try:
+                callback(value)
+            finally:
+                if not self._pending:
+                    self.idle_changed.emit(True)
+
+        signals.done.connect(lambda value: finish(on_done, value))
+        signals.failed.connect(lambda exc: finish(on_error, exc))
+        if was_idle:
+            self.idle_changed.emit(False)
+        self._pool.start(_Task(fn, signals))
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._pending)
+
+    def wait(self, timeout_ms: int = 30000) -> bool:
+        return self._pool.waitForDone(timeout_ms)
+
+
+# ---------------------------------------------------------------- model runs
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything one run needs, captured on the GUI thread (the mask is a copy)."""
+
+    case_id: int
+    model_names: tuple[str, ...]
+    rgb: np.ndarray
+    mask: np.ndarray
+    analysis: Any  # inference.pipeline.FaceAnalysis
+    device: str
+    app_version: str
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """One model's finished prediction, already recorded in the case store."""
+
+    model_name: str
+    record: Any  # studies.cases.PredictionInfo
+    image: np.ndarray
+    levels: list[QImage]
+    landmarks: np.ndarray | None
+    seconds: float
+
+
+class ModelRunWorker(QObject):
+    """Runs models one after the other in its own QThread; ``cancel()`` stops before the next one."""
+
+    device_ready = Signal(str)
+    progress = Signal(int, int, str)  # done, total, what is happening
+    result = Signal(object)  # RunOutcome
+    error = Signal(str, str)  # model name ("" for the run as a whole), clinician message
+    finished = Signal(bool)  # True when cancelled
+
+    def __init__(self, request: RunRequest, pipeline: Any, store: Any) -> None:
+        super().__init__()
+        self.request = request
+        self._pipeline = pipeline
+        self._store = store
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @Slot()
+    def run(self) -> None:
+        from inference.devices import describe_device, select_device
+        from inference.models.registry import get_spec, load_model
+
+        req = self.request
+        try:
+            device = select_device(req.device)
+            description = describe_device(device)
+        except InferenceError as exc:
+            self.error.emit("", str(exc))
+            self.moveToThread(QCoreApplication.instance().thread())
+            self.finished.emit(False)
+            return
+        self.device_ready.emit(description)
+        total = len(req.model_names)
+        for index, name in enumerate(req.model_names):
+            if self._cancel.is_set():
+                break
+            start = time.perf_counter()
+            try:
+                spec = get_spec(name)
+                self.progress.emit(index, total, f"Loading {spec.display_name}…")
+                model = load_model(name, device)
+                if self._cancel.is_set():
+                    break
+                self.progress.emit(index, total, f"Running {spec.display_name} on {description if spec.neural else 'CPU'}…")
+                result = self._pipeline.predict(req.rgb, req.mask, model, req.analysis)
+                # Classical models are OpenCV code that always runs on the CPU, whatever the setting.
+                ran_on = description if spec.neural else "CPU"
+                record = self._store.add_prediction(
+                    req.case_id, name, result.image, device=ran_on, app_version=req.app_version,
+                    weights_sha256=spec.weights_status().sha256, landmarks=result.landmarks)
+                levels = pyramid_images(result.image)
+                self.result.emit(RunOutcome(name, record, result.image, levels, result.landmarks,
+                                            time.perf_counter() - start))
+            except Exception as exc:  # one failing model must not stop the others
+                if not isinstance(exc, EXPECTED_ERRORS):
+                    log.error("Model %s failed:\n%s", name, traceback.format_exc())
+                self.error.emit(name, describe_error(exc))
+        self.progress.emit(total, total, "Cancelled" if self._cancel.is_set() else "Done")
+        # Hand the worker back to the GUI thread, where Python will eventually destroy it.
+        self.moveToThread(QCoreApplication.instance().thread())
+        self.finished.emit(self._cancel.is_set())
+
+
+class ModelRunner(QObject):
+    """Owns the QThread of the current run; the window talks to this, tests too."""
+
+    started = Signal()
+    stopped = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread: QThread | None = None
+        self.worker: ModelRunWorker | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None
+
+    def start(self, worker: ModelRunWorker) -> None:
+        if self.running:
+            raise RuntimeError("a run is already in progress")
+        thread = QThread()
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.finished.connect(self._on_finished)
+        self.thread, self.worker = thread, worker
+        thread.start()
+        self.started.emit()
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def _on_finished(self, cancelled: bool) -> None:
+        thread = self.thread
+        self.thread = self.worker = None
+        if thread is not None:
+            thread.quit()
+            thread.wait()
+        self.stopped.emit(cancelled)
+
+    def wait(self, timeout_ms: int = 60000) -> None:
+        """Block until the run has ended (closing the window, tests)."""
+        if self.thread is not None:
+            self.thread.wait(timeout_ms)
