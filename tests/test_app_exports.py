@@ -59,14 +59,15 @@ def test_dicom_export_links_to_the_source_study(qtbot, window, utkface_paths, tm
     assert str(pydicom.dcmread(anon).get("PatientName", "")) != "Test^Patient"
 
 
-def test_report_refuses_a_model_without_weights_then_exports_one_with(qtbot, window, utkface_paths, tmp_path):
+def test_report_of_a_classical_and_of_a_neural_prediction(qtbot, window, utkface_paths, tmp_path):
     rgb = face_photo(utkface_paths[2], 512)
     path = tmp_path / "photo.png"
     Image.fromarray(rgb).save(path)
     open_and_run(qtbot, window, path)
-    assert not window.export_report(tmp_path / "r.pdf", deidentified=False)
-    assert "no trained weights" in window.prompts.errors[-1][1]
-    # A prediction recorded with a weights hash (as a neural model's would be) can be reported.
+    classical = tmp_path / "classical.pdf"
+    assert window.export_report(classical, deidentified=False), window.prompts.errors
+    assert classical.read_bytes().startswith(b"%PDF")
+    # A prediction recorded with a weights hash (as a neural model's would be) can be reported too.
     image = np.asarray(Image.open(window.state.current_prediction.image_path).convert("RGB"))
     record = window.store.add_prediction(window.state.case.id, "nclg-mt-lite", image, device="CPU",
                                          app_version="test", weights_sha256="ab" * 32)
