@@ -35,7 +35,6 @@ class MaskAutosaver(QObject):
         self._timer.timeout.connect(self._save_now)
         self.case_id: int | None = None
         self.dirty = False
-        self.skipped_empty = False
 
     def set_case(self, case_id: int | None) -> None:
         self.flush()
@@ -54,9 +53,6 @@ class MaskAutosaver(QObject):
         mask = self._read_mask()
         self.dirty = False
         if mask is None:
-            return None
-        self.skipped_empty = not mask.any()
-        if self.skipped_empty:  # the store keeps the last non-empty mask (it refuses empty ones)
             return None
         return self.case_id, mask
 

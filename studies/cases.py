@@ -20,7 +20,7 @@ from studies.files import (
     atomic_write_bytes,
     decode_mask_png,
     encode_mask_png,
-    encode_study_png,
+    encode_png,
     resolve_inside,
     sha256_bytes,
 )
@@ -41,6 +41,7 @@ class CaseInfo:
     photo_path: Path  # absolute
     photo_sha256: str
     has_mask: bool
+    face_box: tuple[float, float, float, float] | None = None  # drawn by hand when no face was detected
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,33 @@ class CaseStore:
             uow.commit()
             return self._mask_info(row)
 
+    def clear_mask(self, case_id: int) -> None:
+        """Forget the case's mask (the clinician cleared it), so reopening shows no stale mask."""
+        with UnitOfWork(self.db) as uow:
+            case = uow.cases.get(case_id)
+            row = uow.cases.mask(case_id)
+            if row is None:
+                return
+            path = resolve_inside(self.db.data_dir, row.file_path)
+            uow.cases.delete_mask(row)
+            case.updated_at = utcnow()
+            uow.commit()
+        path.unlink(missing_ok=True)
+
+    def set_face_box(self, case_id: int, box: tuple[float, float, float, float] | None) -> CaseInfo:
+        """Remember (or forget) the face square the clinician drew because no face was detected."""
+        if box is not None:
+            left, top, right, bottom = (float(v) for v in box)
+            if not (np.isfinite([left, top, right, bottom]).all() and right > left and bottom > top):
+                raise CaseError("The face square must have a positive width and height.")
+            box = (left, top, right, bottom)
+        with UnitOfWork(self.db) as uow:
+            case = uow.cases.get(case_id)
+            case.face_box_json = None if box is None else json.dumps([round(v, 2) for v in box])
+            case.updated_at = utcnow()
+            uow.commit()
+            return self._info(case, has_mask=uow.cases.mask(case_id) is not None)
+
     def mask_info(self, case_id: int) -> MaskInfo | None:
         with UnitOfWork(self.db) as uow:
             uow.cases.get(case_id)
@@ -154,7 +182,7 @@ class CaseStore:
         if not model_name:
             raise CaseError("A prediction needs the name of the model that made it.")
         try:
-            data = encode_study_png(np.asarray(image_rgb))
+            data = encode_png(np.asarray(image_rgb))
         except Exception as exc:
             raise CaseError(f"The predicted image cannot be stored: {exc}") from exc
         lm_json = None
@@ -185,7 +213,8 @@ class CaseStore:
         return CaseInfo(id=case.id, uid=case.uid, pseudonym=case.pseudonym, created_at=case.created_at,
                         updated_at=case.updated_at, notes=case.notes,
                         photo_path=resolve_inside(self.db.data_dir, case.photo_path),
-                        photo_sha256=case.photo_sha256, has_mask=has_mask)
+                        photo_sha256=case.photo_sha256, has_mask=has_mask,
+                        face_box=None if case.face_box_json is None else tuple(json.loads(case.face_box_json)))
 
     def _mask_info(self, row: Mask) -> MaskInfo:
         return MaskInfo(case_id=row.case_id, file_path=resolve_inside(self.db.data_dir, row.file_path),

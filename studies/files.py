@@ -58,6 +58,15 @@ def encode_study_png(rgb: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def encode_png(rgb: np.ndarray) -> bytes:
+    """Encode a clinical image compactly (deflate level 6), with no metadata chunks."""
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise StudyError(f"An image must be RGB uint8 (H, W, 3); got {rgb.dtype} {rgb.shape}.")
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb), mode="RGB").save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
 def encode_mask_png(mask: np.ndarray) -> bytes:
     """Mask PNG convention of the app: 8-bit grey, white (255) = hole, black = keep."""
     buf = io.BytesIO()

@@ -80,6 +80,8 @@ class Case(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     photo_path: Mapped[str] = mapped_column(String(512))  # relative to the data folder, POSIX separators
     photo_sha256: Mapped[str] = mapped_column(String(64))
+    # A face square drawn by hand when no face was detected: [left, top, right, bottom] in photo pixels.
+    face_box_json: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Mask(Base):

@@ -146,6 +146,12 @@ def test_no_face_offers_manual_square(qtbot, make_window, tmp_path):
     assert window.state.tool == Tool.BRUSH
     assert not window.tool_panel.suggest.isEnabled()  # no landmarks to suggest from
     screenshot(window, "03-manual-face-square", tmp_path / "shots")
+    # Reopening the case uses the stored square without asking again.
+    again = make_window(RecordingPrompts(), data_dir=tmp_path / "data")
+    again.open_case(window.state.case.id)
+    qtbot.waitUntil(lambda: again.state.face is not None, timeout=WAIT_MS)
+    assert again.state.face.manual and again.state.face.box == pytest.approx((100, 60, 400, 360))
+    assert again.prompts.questions == []
 
 
 def test_run_telea_records_and_shows_the_prediction_then_reopen(qtbot, make_window, face_rgb, tmp_path):
@@ -206,6 +212,13 @@ def test_run_telea_records_and_shows_the_prediction_then_reopen(qtbot, make_wind
     assert [p.model_name for p in again.state.predictions] == ["opencv-telea"]
     qtbot.waitUntil(lambda: again.compare.right.has_image(), timeout=WAIT_MS)
     assert not again.canvas.undo_stack.canUndo()  # reopening is not an edit
+    # Clearing the mask is saved too: the next reopen shows no stale mask.
+    again.clear_mask()
+    again.autosave.flush()
+    third = make_window(data_dir=tmp_path / "data")
+    third.open_case(case_id)
+    qtbot.waitUntil(lambda: third.state.case is not None and not third.tasks.busy, timeout=WAIT_MS)
+    assert not third.canvas.layer.to_bool().any()
 
 
 def test_cancel_stops_before_the_next_model(qtbot, make_window, face_rgb, tmp_path):

@@ -88,3 +88,32 @@ def test_bad_input_gives_clear_errors(store: CaseStore, photo: Path, tmp_path: P
     with pytest.raises(CaseError, match="68"):
         store.add_prediction(case.id, "m", np.zeros((8, 8, 3), np.uint8), device="cpu", app_version="0",
                              landmarks=np.zeros((5, 2)))
+
+
+def test_cleared_mask_is_forgotten(store: CaseStore, photo: Path) -> None:
+    case = store.create_case("CL-5", photo)
+    mask = np.zeros((60, 80), bool)
+    mask[5:9, 5:9] = True
+    info = store.save_mask(case.id, mask)
+    store.clear_mask(case.id)
+    assert store.load_mask(case.id) is None and not info.file_path.exists()
+    assert not store.get_case(case.id).has_mask
+    store.clear_mask(case.id)  # clearing twice is harmless
+
+
+def test_manual_face_box_is_remembered(store: CaseStore, photo: Path) -> None:
+    case = store.create_case("CL-6", photo)
+    assert case.face_box is None
+    store.set_face_box(case.id, (10, 5.5, 70, 55))
+    assert store.get_case(case.id).face_box == (10, 5.5, 70, 55)
+    with pytest.raises(CaseError, match="positive"):
+        store.set_face_box(case.id, (10, 10, 5, 20))
+    assert store.set_face_box(case.id, None).face_box is None
+
+
+def test_clinical_predictions_are_stored_compressed(store: CaseStore, photo: Path) -> None:
+    case = store.create_case("CL-7", photo)
+    image = np.full((400, 600, 3), 128, np.uint8)
+    pred = store.add_prediction(case.id, "opencv-telea", image, device="CPU", app_version="t")
+    assert pred.image_path.stat().st_size < image.nbytes / 20
+    assert np.array_equal(np.asarray(Image.open(pred.image_path)), image)

@@ -106,7 +106,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_actions()
         self._connect_state()
-        self.autosave = MaskAutosaver(self._current_mask, lambda cid, mask: self.store.save_mask(cid, mask), self)
+        self.autosave = MaskAutosaver(self._current_mask, self._store_mask, self)
         self.autosave.failed.connect(lambda msg: self.prompts.error("Mask not saved", msg))
         self.autosave.saved.connect(lambda _cid: self.statusBar().showMessage("Mask saved", 1500))
         self.canvas.mask_edited.connect(self.autosave.mark_dirty)
@@ -424,7 +424,10 @@ class MainWindow(QMainWindow):
             self._load_thumbnail(p.id, p.image_path)
         self.state.set_tool(Tool.BRUSH)
         self.canvas.setFocus()
-        self.analyse_face()
+        if case.face_box is not None:
+            self._apply_manual_face(case.face_box, remember=False)
+        else:
+            self.analyse_face()
 
     def analyse_face(self) -> None:
         rgb, token = self.photo.rgb, self._load_token
@@ -452,11 +455,16 @@ class MainWindow(QMainWindow):
             self.prompts.error("Face not analysed", describe_error(exc))
 
     def _manual_face_drawn(self, rect: QRectF) -> None:
-        if self.photo is None:
-            return
+        if self.photo is not None:
+            self._apply_manual_face((rect.left(), rect.top(), rect.right(), rect.bottom()), remember=True)
+
+    def _apply_manual_face(self, box: tuple[float, float, float, float], remember: bool) -> None:
+        """Use a face square drawn by hand; ``remember`` stores it with the case for reopening."""
         try:
-            analysis = self.pipeline.analyse_manual(self.photo.rgb, (rect.left(), rect.top(), rect.right(), rect.bottom()))
-        except InferenceError as exc:
+            analysis = self.pipeline.analyse_manual(self.photo.rgb, box)
+            if remember and self.state.case is not None:
+                self.store.set_face_box(self.state.case.id, box)
+        except (InferenceError, StudyError) as exc:
             self.prompts.error("Face square not usable", describe_error(exc))
             return
         self._face_found(self._load_token, analysis)
@@ -464,6 +472,13 @@ class MainWindow(QMainWindow):
         self.state.set_tool(Tool.BRUSH)
 
     # ================================================================ mask editing
+    def _store_mask(self, case_id: int, mask: np.ndarray) -> None:
+        """Autosave target: an empty (cleared) mask is forgotten rather than kept stale."""
+        if mask.any():
+            self.store.save_mask(case_id, mask)
+        else:
+            self.store.clear_mask(case_id)
+
     def _current_mask(self) -> np.ndarray | None:
         return None if self.canvas.layer is None else self.canvas.layer.to_bool()
 

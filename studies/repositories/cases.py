@@ -38,6 +38,10 @@ class CaseRepository:
         self.session.flush()
         return mask
 
+    def delete_mask(self, mask: Mask) -> None:
+        self.session.delete(mask)
+        self.session.flush()
+
     def add_prediction(self, prediction: Prediction) -> Prediction:
         self.session.add(prediction)
         self.session.flush()

@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('notes', sa.Text(), nullable=False),
     sa.Column('photo_path', sa.String(length=512), nullable=False),
     sa.Column('photo_sha256', sa.String(length=64), nullable=False),
+    sa.Column('face_box_json', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cases')),
     sa.UniqueConstraint('uid', name=op.f('uq_cases_uid'))
     )
