@@ -363,3 +363,12 @@ def test_typing_notes_does_not_trigger_single_key_shortcuts(qtbot, make_window, 
     assert window.case_panel.notes.toPlainText() == "bilateral [lip] mfe"
     assert window.state.tool == Tool.BRUSH and window.state.mask_visible and window.state.brush_size == 40
     qtbot.waitUntil(lambda: window.store.get_case(window.state.case.id).notes == "bilateral [lip] mfe", timeout=5000)
+
+
+def test_studies_menu_opens_the_studies_window_on_the_same_data(qtbot, make_window):
+    window = make_window()
+    studies = window.studies_window()
+    qtbot.addWidget(studies)
+    assert studies.isVisible()
+    assert window.studies_window() is studies  # a second click raises the same window
+    assert window.act_studies.shortcut().toString() == "Ctrl+Shift+B"

@@ -258,6 +258,11 @@ class MainWindow(QMainWindow):
             [m.name for m in self.state.models if m.available]), QKeySequence("Ctrl+Shift+R"))
         self.act_cancel = self._action(models, "Cancel run", self.cancel_run, QKeySequence("Esc"))
 
+        studies = bar.addMenu("&Studies")
+        self.act_studies = self._action(studies, "Blinded rating studies…", self.studies_window,
+                                        QKeySequence("Ctrl+Shift+B"),
+                                        "Set up, rate, close and analyse blinded multi-model studies")
+
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "About and model cards…", self.about_dialog)
 
@@ -818,6 +823,18 @@ class MainWindow(QMainWindow):
             save_settings(self.settings, self.settings_path)
         except SettingsError as exc:
             self.prompts.error("Settings not saved", str(exc))
+
+    def studies_window(self) -> QWidget:
+        """Open (or raise) the blinded studies window on the same data folder."""
+        from app.rating import open_studies_window
+
+        existing = getattr(self, "_studies_window", None)
+        if existing is None or not existing.isVisible():
+            existing = self._studies_window = open_studies_window(self, self.settings)
+        existing.show()
+        existing.raise_()
+        existing.activateWindow()
+        return existing
 
     def about_dialog(self) -> None:
         from app.dialogs.about import AboutDialog

@@ -1,0 +1,50 @@
+"""The questions the study screens put to the user, on top of the app's :class:`app.prompts.Prompts`.
+
+Screens never open modal dialogs themselves; tests pass a scripted implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QLineEdit, QWidget
+
+from app.prompts import DialogPrompts, Prompts
+
+ZIP_FILTER = "Study package (*.zip)"
+CSV_FILTER = "Answer sheet (*.csv)"
+PDF_FILTER = "PDF document (*.pdf)"
+
+
+class StudyPrompts(Prompts, Protocol):
+    def ask_passphrase(self, title: str, label: str) -> str | None: ...
+    def choose_item(self, title: str, label: str, items: Sequence[str]) -> int | None: ...
+    def choose_folder(self, title: str) -> Path | None: ...
+    def run_dialog(self, dialog: QDialog) -> bool: ...
+
+
+class DialogStudyPrompts(DialogPrompts):
+    """Real modal dialogs (passphrases are typed hidden)."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self._parent_widget = parent
+
+    def ask_passphrase(self, title: str, label: str) -> str | None:
+        value, ok = QInputDialog.getText(self._parent_widget, title, label, QLineEdit.EchoMode.Password)
+        return value if ok else None
+
+    def choose_item(self, title: str, label: str, items: Sequence[str]) -> int | None:
+        if not items:
+            return None
+        value, ok = QInputDialog.getItem(self._parent_widget, title, label, list(items), 0, False)
+        return list(items).index(value) if ok else None
+
+    def choose_folder(self, title: str) -> Path | None:
+        name = QFileDialog.getExistingDirectory(self._parent_widget, title, str(Path.home()))
+        return Path(name) if name else None
+
+    def run_dialog(self, dialog: QDialog) -> bool:
+        return dialog.exec() == QDialog.DialogCode.Accepted

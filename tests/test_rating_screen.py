@@ -1,0 +1,276 @@
+"""The blinded rating screen, driven with real key presses and clicks (pytest-qt, offscreen).
+
+Every answer must be in the database right after the key or click that gave it; the screen must
+never show anything that names a model; states are grabbed to PNG for review
+(set $CLEFTLIP_SCREENSHOTS to keep them).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QModelIndex, Qt  # noqa: E402
+from PySide6.QtWidgets import (  # noqa: E402
+    QAbstractButton,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QWidget,
+)
+
+from app.rating.rating_window import RatingWindow  # noqa: E402
+from app_support import screenshot as grab  # noqa: E402
+from inference.models.registry import list_models  # noqa: E402
+from studies.options import InvalidReason, Scale, StudyOptions  # noqa: E402
+from studies.rating import RaterSession  # noqa: E402
+from studies.unblinding import UnblindingService  # noqa: E402
+from test_rating_support import MODELS, OPTIONS, PASSPHRASE, build_open_study  # noqa: E402
+
+pytestmark = pytest.mark.gui
+SHOTS = "rating_screen"
+
+
+@pytest.fixture
+def study(tmp_path: Path):
+    db, study_id, raters = build_open_study(tmp_path, n_cases=3, n_raters=2, options=OPTIONS)
+    yield db, study_id, raters
+    db.close()
+
+
+def open_window(qtbot, db, rater_id: int) -> RatingWindow:
+    window = RatingWindow(db, rater_id)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    assert window.hasFocus()  # keys go to the screen, not into a text field
+    return window
+
+
+def screenshot(widget: QWidget, name: str, folder: Path) -> Path:
+    from PySide6.QtTest import QTest
+
+    QTest.qWait(20)  # let posted layout requests run, as the event loop would before painting
+    return grab(widget, name, folder)
+
+
+def stored(db, rater_id: int, position: int):
+    """What the database holds, read through a fresh session (not the window's)."""
+    return {o.label: o for o in RaterSession(db, rater_id).item(position).outputs}
+
+
+def press(qtbot, window: QWidget, key: str | Qt.Key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    qtbot.keyClick(window, key, modifier)
+
+
+def test_keys_store_every_answer_at_once_and_complete_the_case(qtbot, study, tmp_path: Path) -> None:
+    db, _, raters = study
+    w = open_window(qtbot, db, raters[0])
+    screenshot(w, f"{SHOTS}_01_fresh", tmp_path)
+    assert w.position == 1 and [c.label for c in w.cards] == ["A", "B", "C", "D"]
+
+    press(qtbot, w, "1")
+    press(qtbot, w, "v")
+    assert stored(db, raters[0], 1)["A"].valid is True
+
+    press(qtbot, w, "2")
+    press(qtbot, w, "i")  # invalid needs a reason: nothing is stored yet
+    assert stored(db, raters[0], 1)["B"].valid is None and w.cards[1].pending_invalid
+    screenshot(w, f"{SHOTS}_02_reason_pending", tmp_path)
+    press(qtbot, w, "x")
+    b = stored(db, raters[0], 1)["B"]
+    assert (b.valid, b.invalid_reason) == (False, InvalidReason.ARTIFACTS)
+
+    press(qtbot, w, "3")
+    press(qtbot, w, "v")
+    press(qtbot, w, "4")
+    press(qtbot, w, "b")  # invalid, too blurry, in one key
+    d = stored(db, raters[0], 1)["D"]
+    assert (d.valid, d.invalid_reason) == (False, InvalidReason.TOO_BLURRY)
+
+    # every output judged: the ranking lists the valid ones; moving C up stores the order
+    assert w.ranking.labels() == ["A", "C"] and not w.accept_ranking_button.isHidden()
+    press(qtbot, w, "3")
+    press(qtbot, w, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+    answers = stored(db, raters[0], 1)
+    assert (answers["C"].rank, answers["A"].rank) == (1, 2)
+    assert w.ranking.labels() == ["C", "A"]
+
+    # N refuses while the scales are missing, and says why
+    press(qtbot, w, "n")
+    assert w.position == 1 and "Score output" in w.message.text()
+
+    for index in (0, 2):  # the valid outputs A and C
+        press(qtbot, w, str(index + 1))
+        press(qtbot, w, "1", Qt.KeyboardModifier.ControlModifier)  # first scale (nasal form)
+        press(qtbot, w, Qt.Key.Key_Down)
+        press(qtbot, w, "4", Qt.KeyboardModifier.ControlModifier)  # second scale (vermilion border)
+        press(qtbot, w, Qt.Key.Key_Up)
+    answers = stored(db, raters[0], 1)
+    assert dict(answers["A"].scales) == {Scale.NASAL_FORM: 1, Scale.VERMILION_BORDER: 4}
+    assert dict(answers["C"].scales) == {Scale.NASAL_FORM: 1, Scale.VERMILION_BORDER: 4}
+
+    press(qtbot, w, "c")
+    assert w.comment.hasFocus()
+    qtbot.keyClicks(w.comment, "Lip of C looks natural")
+    press(qtbot, w.comment, Qt.Key.Key_Escape)
+    assert RaterSession(db, raters[0]).item(1).comment == "Lip of C looks natural"
+    screenshot(w, f"{SHOTS}_03_answered", tmp_path)
+
+    press(qtbot, w, "n")
+    assert w.position == 2
+    progress = RaterSession(db, raters[0]).progress()
+    assert progress.completed == 1 and RaterSession(db, raters[0]).item(1).completed
+    assert w.progress.value() == 1
+
+    press(qtbot, w, "p")
+    assert w.position == 1 and w.ranking.labels() == ["C", "A"]  # the stored answers come back
+
+
+def test_clicks_and_drag_and_drop_store_answers(qtbot, study, tmp_path: Path) -> None:
+    db, _, raters = study
+    w = open_window(qtbot, db, raters[1])
+    cards = w.cards
+    for card in cards:
+        qtbot.mouseClick(card.valid_button, Qt.MouseButton.LeftButton)
+    assert all(o.valid for o in stored(db, raters[1], 1).values())
+    qtbot.mouseClick(cards[3].invalid_button, Qt.MouseButton.LeftButton)
+    assert stored(db, raters[1], 1)["D"].valid is True  # still valid until a reason is chosen
+    qtbot.mouseClick(cards[3].reason_buttons[InvalidReason.OTHER], Qt.MouseButton.LeftButton)
+    assert stored(db, raters[1], 1)["D"].valid is True  # 'other' needs a note first
+    assert cards[3].note.hasFocus()
+    qtbot.keyClicks(cards[3].note, "lip doubled")
+    qtbot.keyClick(cards[3].note, Qt.Key.Key_Return)
+    d = stored(db, raters[1], 1)["D"]
+    assert (d.valid, d.invalid_reason, d.note) == (False, InvalidReason.OTHER, "lip doubled")
+    assert w.ranking.labels() == ["A", "B", "C"]
+
+    qtbot.mouseClick(w.accept_ranking_button, Qt.MouseButton.LeftButton)  # keep the order as shown
+    assert [stored(db, raters[1], 1)[x].rank for x in "ABC"] == [1, 2, 3]
+    # a drag and drop inside the list is a row move of its model: C to the top
+    w.ranking.model().moveRow(QModelIndex(), 2, QModelIndex(), 0)
+    assert w.ranking.labels() == ["C", "A", "B"]
+    assert [stored(db, raters[1], 1)[x].rank for x in "CAB"] == [1, 2, 3]
+
+    # A becomes invalid: its rank goes and the others close up (C 1, B 2)
+    qtbot.mouseClick(cards[0].invalid_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(cards[0].reason_buttons[InvalidReason.IMPLAUSIBLE_ANATOMY], Qt.MouseButton.LeftButton)
+    answers = stored(db, raters[1], 1)
+    assert answers["A"].rank is None and (answers["C"].rank, answers["B"].rank) == (1, 2)
+
+    score_button = cards[1].score_groups[Scale.NASAL_FORM].button(2)
+    qtbot.mouseClick(score_button, Qt.MouseButton.LeftButton)
+    assert stored(db, raters[1], 1)["B"].scales[Scale.NASAL_FORM] == 2
+    w.toggle_focus_mode()
+    assert [c.isVisible() for c in cards] == [False, True, False, False]
+    screenshot(w, f"{SHOTS}_04_single_output", tmp_path)
+    w.toggle_focus_mode()
+    assert all(c.isVisible() for c in cards)
+
+
+def test_pause_and_resume_at_the_first_unfinished_case(qtbot, study) -> None:
+    db, _, raters = study
+    session = RaterSession(db, raters[0])
+    item = session.item(1)
+    for out in item.outputs:
+        session.set_validity(1, out.label, True)
+        for scale in OPTIONS.scales:
+            session.set_scale(1, out.label, scale, 2)
+    session.set_ranking(1, [o.label for o in item.outputs])
+    session.complete(1)
+    w = open_window(qtbot, db, raters[0])
+    assert w.position == 2 and "resuming at case 2" in w.message.text()
+    qtbot.keyClicks(w.comment, "half-written")
+    w.close()  # pausing saves the comment typed so far
+    assert RaterSession(db, raters[0]).item(2).comment == "half-written"
+
+
+def _visible_texts(root: QWidget) -> list[str]:
+    """Every string a rater could read or a screen reader could announce."""
+    texts = [root.windowTitle()]
+    for widget in [root, *root.findChildren(QWidget)]:
+        texts += [widget.toolTip(), widget.accessibleName(), widget.accessibleDescription(),
+                  widget.statusTip(), widget.whatsThis(), widget.windowTitle()]
+        if isinstance(widget, (QLabel, QAbstractButton, QLineEdit)):
+            texts.append(widget.text())
+        if isinstance(widget, (QLineEdit, QPlainTextEdit)):
+            texts.append(widget.placeholderText())
+        if isinstance(widget, QPlainTextEdit):
+            texts.append(widget.toPlainText())
+        if isinstance(widget, QListWidget):
+            texts += [widget.item(i).text() for i in range(widget.count())]
+            texts += [widget.item(i).toolTip() for i in range(widget.count())]
+        if isinstance(widget, QComboBox):
+            texts += [widget.itemText(i) for i in range(widget.count())]
+    return [t for t in texts if t]
+
+
+def test_no_model_name_or_file_name_reaches_the_rating_screen(qtbot, study) -> None:
+    db, _, raters = study
+    forbidden = {name.lower() for name in MODELS}
+    for spec in list_models():
+        forbidden |= {spec.name.lower(), spec.display_name.lower()}
+    forbidden |= {"telea", "navier", "nclg", "opencv", "model"}
+    w = open_window(qtbot, db, raters[0])
+    for position in range(1, w.info.progress.total + 1):
+        w.go_to(position)
+        w.mark_valid(0)
+        w.mark_invalid(InvalidReason.ARTIFACTS, 1)
+        texts = _visible_texts(w)
+        assert any("Output" in t for t in texts)  # the walk does see the screen's text
+        file_stems = {o.image_path.stem for o in w.item.outputs}
+        for text in texts:
+            low = text.lower()
+            assert not any(word in low for word in forbidden), text
+            assert not any(stem in text for stem in file_stems), text
+            assert not re.search(r"[0-9a-f]{16}", low), text  # no neutral ids or hashes either
+
+
+def test_closed_study_shows_answers_read_only(qtbot, study, tmp_path: Path) -> None:
+    db, study_id, raters = study
+    RaterSession(db, raters[0]).set_validity(1, "A", True)
+    UnblindingService(db).close_study(study_id, PASSPHRASE, "Dr Owner")
+    w = open_window(qtbot, db, raters[0])
+    assert "not open for rating" in w.banner.text() and w.banner.isVisible()
+    assert not any(card.isEnabled() for card in w.cards)
+    assert w.cards[0].valid_button.isChecked()
+    press(qtbot, w, "2")
+    press(qtbot, w, "v")
+    assert stored(db, raters[0], 1)["B"].valid is None
+    screenshot(w, f"{SHOTS}_05_closed", tmp_path)
+
+
+def test_minimal_study_without_references_ranking_or_scales(qtbot, tmp_path: Path) -> None:
+    options = StudyOptions(show_original=False, show_masked_input=False, ask_ranking=False, ask_comment=False)
+    db, _, raters = build_open_study(tmp_path, n_cases=1, n_raters=1, options=options,
+                                     models=("nclg-mt", "opencv-ns"))
+    w = open_window(qtbot, db, raters[0])
+    assert not (w.refs_panel.isVisible() or w.comment.isVisible() or w.ranking.isVisible())
+    press(qtbot, w, "v")
+    press(qtbot, w, "2")
+    press(qtbot, w, "v")
+    press(qtbot, w, "n")
+    assert RaterSession(db, raters[0]).progress().completed == 1
+    assert "Every case is rated" in w.message.text()
+    screenshot(w, f"{SHOTS}_06_minimal", tmp_path)
+    db.close()
+
+
+def test_rating_screen_code_only_uses_the_rater_session() -> None:
+    """The screen's modules never touch the owner-side services or the sealed mapping."""
+    folder = Path(__file__).resolve().parents[1] / "app" / "rating"
+    for name in ("rating_window.py", "output_card.py", "ranking.py", "outputs_area.py", "image_view.py"):
+        source = (folder / name).read_text()
+        for banned in ("UnitOfWork", "output_models", "OutputModel", "sealed", "StudySetup", "analysis",
+                       "revealed_model", "image_path.name", "image_path.stem"):
+            assert banned not in source, (name, banned)
