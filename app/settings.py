@@ -7,13 +7,12 @@ window; tests build an ``AppSettings`` directly with a temporary data folder.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import platformdirs
 
+from inference.atomic import atomic_write_bytes
 from inference.paths import APP_AUTHOR, APP_NAME, default_data_dir
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -81,12 +80,6 @@ def load_settings(path: Path | None = None) -> AppSettings:
 def save_settings(settings: AppSettings, path: Path | None = None) -> Path:
     """Write atomically, so a crash never leaves a half-written settings file."""
     path = Path(path or default_settings_path())
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(settings.to_json(), fh, indent=2)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise SettingsError(f"The settings could not be saved to {path}: {exc.strerror or exc}.") from exc
+    text = json.dumps(settings.to_json(), indent=2).encode("utf-8")
+    atomic_write_bytes(path, text, create_folder=True, error=SettingsError)
     return path

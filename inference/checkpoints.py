@@ -7,18 +7,17 @@ Loading checks the hash and never unpickles anything.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
+from inference.atomic import atomic_write_bytes
 from inference.errors import CheckpointError, WeightsMissingError
+from inference.hashing import sha256_of
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "model_card.json"
@@ -32,14 +31,6 @@ PREPROCESSING = {
     "network_input": "cat([image * (1 - hole), hole]) NCHW",
     "face_crop": "inference.face.crop.crop_from_landmarks",
 }
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def code_version() -> str:
@@ -59,28 +50,17 @@ def code_version() -> str:
         return "unknown"
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(model: torch.nn.Module, folder: Path, card: dict[str, Any]) -> Path:
     """Write the weights and the card (with their sha256 and the code version) into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     weights = folder / WEIGHTS_FILE
-    _atomic_write(weights, lambda tmp: save_file(state, tmp, metadata={"format": "pt"}))
+    atomic_write_bytes(weights, save(state, metadata={"format": "pt"}), error=CheckpointError)
     full_card = {**card, "preprocessing": {**PREPROCESSING, **card.get("preprocessing", {})},
                  "weights_sha256": sha256_of(weights), "code_version": card.get("code_version") or code_version()}
     text = json.dumps(full_card, indent=2, sort_keys=False)
-    _atomic_write(folder / CARD_FILE, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
+    atomic_write_bytes(folder / CARD_FILE, (text + "\n").encode("utf-8"), error=CheckpointError)
     return folder
 
 

@@ -33,5 +33,9 @@ class DicomExportError(InferenceError):
     """A prediction cannot be written as DICOM (bad image, bad source dataset, unwritable path)."""
 
 
-class ImageWriteError(InferenceError):
+class FileWriteError(InferenceError):
+    """A file cannot be written (full disk, no permission, missing folder)."""
+
+
+class ImageWriteError(FileWriteError):
     """An image or mask cannot be written (full disk, no permission, unsupported file type)."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image
 
+from inference.atomic import atomic_write_bytes as _atomic_write_bytes
+from inference.hashing import sha256_of as sha256_file  # noqa: F401  (re-exported)
 from studies.errors import StudyError
 
 FIXED_MTIME = 946684800  # 2000-01-01 UTC: every study image carries the same file times
@@ -20,29 +21,17 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to a file of the data folder so that a crash leaves the old file or the new one."""
+    _atomic_write_bytes(path, data, create_folder=True, error=StudyError)
+
+
+def _encode_rgb_png(rgb: np.ndarray, compress_level: int) -> bytes:
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise StudyError(f"An image must be RGB uint8 (H, W, 3); got {rgb.dtype} {rgb.shape}.")
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb), mode="RGB").save(buf, format="PNG", compress_level=compress_level)
+    return buf.getvalue()
 
 
 def encode_study_png(rgb: np.ndarray) -> bytes:
@@ -51,20 +40,12 @@ def encode_study_png(rgb: np.ndarray) -> bytes:
     Uncompressed deflate makes the byte size depend only on the image size, so a file's size
     cannot hint at which model (blurrier, noisier) produced it.
     """
-    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise StudyError(f"A study image must be RGB uint8 (H, W, 3); got {rgb.dtype} {rgb.shape}.")
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb), mode="RGB").save(buf, format="PNG", compress_level=0)
-    return buf.getvalue()
+    return _encode_rgb_png(rgb, compress_level=0)
 
 
 def encode_png(rgb: np.ndarray) -> bytes:
     """Encode a clinical image compactly (deflate level 6), with no metadata chunks."""
-    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise StudyError(f"An image must be RGB uint8 (H, W, 3); got {rgb.dtype} {rgb.shape}.")
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb), mode="RGB").save(buf, format="PNG", compress_level=6)
-    return buf.getvalue()
+    return _encode_rgb_png(rgb, compress_level=6)
 
 
 def encode_mask_png(mask: np.ndarray) -> bytes:

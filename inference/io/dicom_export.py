@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import errno
 import hashlib
 import os
 import secrets
@@ -50,6 +49,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
+from inference.atomic import atomic_write
 from inference.errors import DicomExportError
 
 PROFILE_EDITION = "2024b"
@@ -441,26 +441,7 @@ def export_secondary_capture(
 
 
 def _write_atomic(ds: Dataset, out: Path) -> Path:
-    if not out.parent.is_dir():
-        raise DicomExportError(f"The folder {out.parent} does not exist; choose another place.")
-    # A fresh hidden name beside the target (not mkstemp: that would make the file owner-only).
-    tmp = out.parent / f".export-{secrets.token_hex(6)}.dcm.part"
-    try:
-        ds.save_as(tmp, enforce_file_format=True)
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            msg = f"The disk is full; {out.name} was not saved. Free some space or choose another place."
-        elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            msg = f"The app may not write to {out.parent}; {out.name} was not saved."
-        else:
-            msg = f"{out.name} could not be saved ({exc.strerror})."
-        raise DicomExportError(msg) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return out
+    return atomic_write(out, lambda handle: ds.save_as(handle, enforce_file_format=True), error=DicomExportError)
 
 
 __all__ = [

@@ -9,9 +9,7 @@ never leaves a half-written image where a good one was.
 
 from __future__ import annotations
 
-import errno
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from inference.atomic import atomic_write as _atomic_write
 from inference.errors import ImageReadError, ImageWriteError, MaskError
 from inference.io.dicom import MAX_PIXELS, looks_like_dicom, read_dicom
 
@@ -232,40 +231,6 @@ def _write_format(path: Path) -> str:
         raise ImageWriteError(f"Cannot save {path.name}: use a file name ending in .png or .jpg.") from None
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write through a temporary file in the same folder, then replace ``path`` in one step.
-
-    ``write`` gets the open binary file; an ``OSError`` becomes an ``ImageWriteError`` that says
-    whether the disk is full or the folder is not writable, and no temporary file is left behind.
-    """
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ImageWriteError(f"Cannot save {path.name}: the folder {folder} does not exist.")
-    tmp_name = None
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-        tmp_name = None
-    except OSError as exc:
-        raise ImageWriteError(_write_error_message(path, exc)) from exc
-    finally:
-        if tmp_name is not None:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass  # the temporary file never got created or is already gone
-
-
-def _write_error_message(path: Path, exc: OSError) -> str:
-    code = exc.errno
-    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
-        return f"The disk is full: {path.name} could not be saved in {path.parent}. Free some space and try again."
-    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"No permission to write {path.name} in {path.parent}. Choose another folder."
-    if code == errno.EISDIR:
-        return f"Cannot save: {path} is a folder."
-    return f"{path.name} could not be saved in {path.parent}: {exc.strerror or exc}."
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Write an image file in one step; failures become ``ImageWriteError`` with a clear message."""
+    return _atomic_write(path, write, error=ImageWriteError)

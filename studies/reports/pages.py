@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import errno
 import io
 import os
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
 
+from inference.atomic import atomic_write
 from studies.reports.errors import ReportInputError, ReportWriteError
 from studies.reports.images import encode_for_print
 from studies.reports.theme import FONT_BOLD, FONT_REGULAR, INK, MUTED, RULE, font_runs, register_fonts
@@ -148,40 +147,22 @@ def build_pdf(
     register_fonts()
     size = _page_size(page_size)
     out = Path(out_path)
-    if not out.parent.is_dir():
-        raise ReportWriteError(f"The folder {out.parent} does not exist; choose another place.")
-    # A fresh hidden name beside the target (not mkstemp: that would make the report owner-only).
-    tmp = out.parent / f".report-{secrets.token_hex(6)}.pdf.part"
-    try:
+
+    def write(handle: object) -> None:
         doc = BaseDocTemplate(
-            str(tmp), pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN,
+            handle, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN,
             topMargin=24 * mm, bottomMargin=20 * mm, title=title, author=author, subject="",
             keywords="", creator="", lang=lang, invariant=1,
         )
         frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
                       leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
         doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
-        canvasmaker = _canvas_class(decor)
-        doc.build(list(story), canvasmaker=canvasmaker)
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise _write_error(exc, out) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return out
+        doc.build(list(story), canvasmaker=_canvas_class(decor))
+
+    return atomic_write(out, write, error=ReportWriteError)
 
 
 def _canvas_class(decor: PageDecor) -> Callable[..., Canvas]:
     return type("_DecoratedCanvas", (_NumberedCanvas,), {"decor": decor})
 
 
-def _write_error(exc: OSError, out: Path) -> ReportWriteError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return ReportWriteError(f"The disk is full; the report {out.name} was not saved. "
-                                "Free some space or choose another place.")
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return ReportWriteError(f"The app may not write to {out.parent}; the report was not "
-                                "saved. Choose another folder.")
-    return ReportWriteError(f"The report {out.name} could not be saved ({exc.strerror}).")
