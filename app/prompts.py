@@ -6,6 +6,7 @@ window a recording implementation with scripted answers and assert on the messag
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +26,7 @@ class Prompts(Protocol):
     def ask_text(self, title: str, label: str, text: str = "") -> str | None: ...
     def open_file(self, title: str, file_filter: str) -> Path | None: ...
     def save_file(self, title: str, file_filter: str, suggested: str) -> Path | None: ...
+    def choose_item(self, title: str, label: str, items: Sequence[str]) -> int | None: ...
 
 
 class DialogPrompts:
@@ -57,6 +59,13 @@ class DialogPrompts:
     def save_file(self, title: str, file_filter: str, suggested: str) -> Path | None:
         name, _ = QFileDialog.getSaveFileName(self._parent, title, str(Path(self._last_dir) / suggested), file_filter)
         return self._remember(name)
+
+    def choose_item(self, title: str, label: str, items: Sequence[str]) -> int | None:
+        """Index of the item picked from a list, or None when cancelled."""
+        if not items:
+            return None
+        value, ok = QInputDialog.getItem(self._parent, title, label, list(items), 0, False)
+        return list(items).index(value) if ok else None
 
     def _remember(self, name: str) -> Path | None:
         if not name:

@@ -20,6 +20,8 @@ class RecordingPrompts:
     errors: list[tuple[str, str]] = field(default_factory=list)
     infos: list[tuple[str, str]] = field(default_factory=list)
     questions: list[tuple[str, str]] = field(default_factory=list)
+    choices: list[int | None] = field(default_factory=list)
+    choice_lists: list[list[str]] = field(default_factory=list)
 
     def error(self, title: str, text: str) -> None:
         self.errors.append((title, text))
@@ -39,6 +41,10 @@ class RecordingPrompts:
 
     def save_file(self, title: str, file_filter: str, suggested: str) -> Path | None:
         return self.files.pop(0) if self.files else None
+
+    def choose_item(self, title: str, label: str, items: list[str]) -> int | None:
+        self.choice_lists.append(list(items))
+        return self.choices.pop(0) if self.choices else None
 
 
 def face_photo(path: Path, size: int = 640) -> np.ndarray:

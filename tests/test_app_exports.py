@@ -85,3 +85,28 @@ def test_copy_prediction_puts_the_full_image_on_the_clipboard(qtbot, window, utk
     window.copy_prediction()
     image = QApplication.clipboard().image()
     assert (image.width(), image.height()) == (400, 400)
+
+
+def test_report_dialog_offers_a_second_model(qtbot, window, utkface_paths, tmp_path):
+    import shutil
+    import subprocess
+
+    rgb = face_photo(utkface_paths[0], 512)
+    path = tmp_path / "photo.png"
+    Image.fromarray(rgb).save(path)
+    open_and_run(qtbot, window, path)
+    assert window.run_models(["opencv-ns"])
+    qtbot.waitUntil(lambda: not window.state.busy and len(window.state.predictions) == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.tasks.busy, timeout=WAIT_MS)
+    window.state.set_current_prediction(window.state.predictions[0])  # Telea chosen
+    out = tmp_path / "two.pdf"
+    window.prompts.files.append(out)
+    window.prompts.confirms.append(False)  # the family's copy
+    window.prompts.choices.append(1)  # + Navier-Stokes
+    window.export_report_dialog()
+    assert window.prompts.choice_lists[-1][0] == "No second model"
+    assert len(window.prompts.choice_lists[-1]) == 2 and "Navier-Stokes" in window.prompts.choice_lists[-1][1]
+    assert out.is_file(), window.prompts.errors
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
+        assert "Telea" in text and "Navier-Stokes" in text and "CL-777" in text

@@ -5,22 +5,19 @@ Screens never open modal dialogs themselves; tests pass a scripted implementatio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QLineEdit, QWidget
 
-from app.prompts import DialogPrompts, Prompts
+from app.prompts import PDF_FILTER, DialogPrompts, Prompts  # noqa: F401  (PDF_FILTER re-exported)
 
 ZIP_FILTER = "Study package (*.zip)"
 CSV_FILTER = "Answer sheet (*.csv)"
-PDF_FILTER = "PDF document (*.pdf)"
 
 
 class StudyPrompts(Prompts, Protocol):
     def ask_passphrase(self, title: str, label: str) -> str | None: ...
-    def choose_item(self, title: str, label: str, items: Sequence[str]) -> int | None: ...
     def choose_folder(self, title: str) -> Path | None: ...
     def run_dialog(self, dialog: QDialog) -> bool: ...
 
@@ -35,12 +32,6 @@ class DialogStudyPrompts(DialogPrompts):
     def ask_passphrase(self, title: str, label: str) -> str | None:
         value, ok = QInputDialog.getText(self._parent_widget, title, label, QLineEdit.EchoMode.Password)
         return value if ok else None
-
-    def choose_item(self, title: str, label: str, items: Sequence[str]) -> int | None:
-        if not items:
-            return None
-        value, ok = QInputDialog.getItem(self._parent_widget, title, label, list(items), 0, False)
-        return list(items).index(value) if ok else None
 
     def choose_folder(self, title: str) -> Path | None:
         name = QFileDialog.getExistingDirectory(self._parent_widget, title, str(Path.home()))

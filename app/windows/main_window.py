@@ -761,32 +761,57 @@ class MainWindow(QMainWindow):
         deidentified = self.prompts.confirm(
             "Report version", "Make the de-identified version (no name or ID, year only, nose and mouth only)?\n\n"
             "Choose No for the family's copy with the patient's pseudonym/ID.")
-        self.export_report(path, deidentified)
+        others = self._second_model_candidates()
+        second = None
+        if others:
+            picked = self.prompts.choose_item(
+                "Second model", "Show a second model's prediction beside the chosen one?",
+                ["No second model"] + [f"{o.display_name} ({o.created_at})" for o in others])
+            if picked is None:
+                return
+            second = others[picked - 1] if picked > 0 else None
+        self.export_report(path, deidentified, second)
 
-    def export_report(self, path: Path, deidentified: bool) -> bool:
-        from studies.reports.consultation import ConsultationReportInput, PredictionForReport, build_consultation_report
+    def _second_model_candidates(self) -> list[PredictionView]:
+        """The latest prediction of every other model of this case."""
+        chosen = self.state.current_prediction
+        latest: dict[str, PredictionView] = {}
+        for p in self.state.predictions:
+            if chosen is not None and p.model_name != chosen.model_name:
+                latest[p.model_name] = p
+        return list(latest.values())
 
-        p, rgb, case, face = self.state.current_prediction, self._prediction_rgb(), self.state.case, self.state.face
+    def _report_prediction(self, p: PredictionView) -> Any:
+        from inference.io.photo import load_photo
+        from studies.reports.consultation import PredictionForReport
+
+        card = (self.state.model_choice(p.model_name) or ModelChoice("", "", False, "", False, "")).card or {}
+        return PredictionForReport(load_photo(p.image_path).rgb, p.display_name,
+                                   str(card.get("code_version", p.app_version)), p.weights_sha256, p.landmarks)
+
+    def export_report(self, path: Path, deidentified: bool, second: PredictionView | None = None) -> bool:
+        from studies.reports.consultation import ConsultationReportInput, build_consultation_report
+
+        p, case, face = self.state.current_prediction, self.state.case, self.state.face
         mask = self._current_mask()
-        if p is None or rgb is None or case is None or mask is None:
+        if p is None or case is None or mask is None:
             return False
         if face is None or face.analysis is None:
             self.prompts.error("Report not made", "The face has not been marked on this photo.")
             return False
         crop = face.analysis.crop
-        card = (self.state.model_choice(p.model_name) or ModelChoice("", "", False, "", False, "")).card or {}
         try:
             report = ConsultationReportInput(
                 clinic_name=self.settings.clinic_name, logo_path=self.settings.clinic_logo, patient_label=case.pseudonym,
                 date=dt.date.today(), clinician=self.settings.clinician_name, photo_rgb=self.photo.rgb, mask=mask,
                 face_box=(crop.x0, crop.y0, crop.x0 + crop.size, crop.y0 + crop.size),
-                primary=PredictionForReport(rgb, p.display_name, str(card.get("code_version", p.app_version)),
-                                            p.weights_sha256, p.landmarks),
+                primary=self._report_prediction(p),
+                second=None if second is None else self._report_prediction(second),
                 notes=case.notes, deidentified=deidentified,
                 show_landmarks=self.state.predicted_landmarks_visible and p.landmarks is not None,
                 photo_landmarks=face.landmarks)
             build_consultation_report(report, path if path.suffix else path.with_suffix(".pdf"))
-        except StudyError as exc:
+        except (StudyError, InferenceError) as exc:
             self.prompts.error("Report not made", describe_error(exc))
             return False
         self.statusBar().showMessage(f"Report written to {path}", 4000)
