@@ -1,0 +1,153 @@
+"""Training configuration read from a TOML file (tomllib, stdlib); one file per model in training/configs/.
+
+Paths in a config are relative to the repository root (the folder holding ``training/``) unless absolute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from training.errors import ConfigError
+from training.losses import LossWeights
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    kind: str = "utkface"
+    folder: str = "../shared/data/utkface"
+    cache: str = "data-cache/utkface"
+    infant: bool | None = None          # True: only infants (age 0-3), False: no infants, None: all
+    resolution: int = 128
+    flip: bool = True
+
+
+@dataclass(frozen=True)
+class MaskConfig:
+    nvidia_folder: str = "../shared/data/masks-nvidia-test-256"
+    nvidia_cache: str = "data-cache/masks-nvidia.npz"
+    mix: dict[str, float] = field(default_factory=lambda: {"lip": 0.5, "nvidia": 0.35, "freeform": 0.15})
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    g_lr: float = 2.92e-4
+    d_lr: float = 2.92e-5
+    betas: tuple[float, float] = (0.0, 0.9)
+    decay: float = 0.78           # learning rates are multiplied by this every decay_every steps
+    decay_every: int = 2000
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch_size: int = 8
+    steps: int = 10000
+    log_every: int = 25
+    sample_every: int = 250
+    checkpoint_every: int = 100
+    val_every: int = 250
+    val_images: int = 16
+    threads: int = 1
+    autocast: str = "auto"        # "auto": fp16 on CUDA, bf16 on CPU when autocast_cpu; "none"; "bf16"; "fp16"
+    autocast_cpu: bool = False
+    ema: float = 0.999            # generator weight averaging; 0 disables
+    init_from: str = ""           # a run folder or state file to start from (fine-tuning), weights only
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    model: str = "nclg-mt-lite"
+    width: float = 0.25
+    seed: int = 0
+    vgg_weights: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    masks: MaskConfig = field(default_factory=MaskConfig)
+    loss: LossWeights = field(default_factory=LossWeights)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def digest(self) -> str:
+        return hashlib.sha256(repr(sorted(_flatten(self.to_dict()).items())).encode()).hexdigest()[:16]
+
+
+def _flatten(d: dict, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and k != "mix":
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _build(cls: type, values: dict[str, Any], section: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ConfigError(f"Unknown keys in [{section}]: {', '.join(sorted(unknown))}.")
+    values = dict(values)
+    if "betas" in values:
+        values["betas"] = tuple(float(b) for b in values["betas"])
+    return cls(**values)
+
+
+SECTIONS = {"data": DataConfig, "masks": MaskConfig, "loss": LossWeights, "optim": OptimConfig, "train": TrainConfig}
+
+
+def config_from_dict(raw: dict[str, Any]) -> Config:
+    raw = dict(raw)
+    if "name" not in raw:
+        raise ConfigError("The configuration needs a 'name' (the model name the weights are exported as).")
+    parts = {key: _build(cls, raw.pop(key, {}), key) for key, cls in SECTIONS.items()}
+    top = {f.name for f in fields(Config)} - set(SECTIONS)
+    unknown = set(raw) - top
+    if unknown:
+        raise ConfigError(f"Unknown top-level keys: {', '.join(sorted(unknown))}.")
+    return Config(**raw, **parts)
+
+
+def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> Config:
+    """Read a TOML config; ``overrides`` maps dotted keys ("train.steps") to values."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read config {path}: {exc}") from exc
+    for dotted, value in (overrides or {}).items():
+        node = raw
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return config_from_dict(raw)
+
+
+def resolve(path: str | Path) -> Path:
+    """A config path relative to the repository root."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else (REPO_ROOT / p)
+
+
+def with_loss(config: Config, **weights: float) -> Config:
+    return replace(config, loss=replace(config.loss, **weights))
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` from the command line; the value is parsed as TOML (numbers, booleans, strings)."""
+    if "=" not in text:
+        raise ConfigError(f"Override {text!r} must look like section.key=value.")
+    key, value = text.split("=", 1)
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return key.strip(), parsed

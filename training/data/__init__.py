@@ -1,0 +1,1 @@
+"""Open face datasets: readers, the face-crop cache and the fixed splits."""

@@ -1,0 +1,91 @@
+"""Export a run's generator as ``model.safetensors`` + model card through ``inference.checkpoints``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from inference.checkpoints import save_checkpoint
+from inference.models.nclg_mt import NCLGMTGenerator
+from inference.paths import shipped_weights_dir
+from training.errors import TrainingError
+
+INTENDED_USE = ("Research use: proposing a plausible non-cleft upper lip and nose inside a clinician-painted mask "
+                "on a face photo, for consultation and blinded rating studies. Not a diagnostic device. Trained on "
+                "open face data of adults and children without cleft lip; never trained on patient photos.")
+TERMS = "Non-commercial research only (inherited from UTKFace, CelebA and the NVIDIA irregular masks, CC BY-NC-SA 4.0)."
+
+
+def _run_config(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise TrainingError(f"{run_dir} is not a training run (no config.json).")
+    return json.loads(path.read_text())
+
+
+def build_card(run_dir: Path, name: str, step: int, evaluation: dict[str, Any] | None,
+               history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    config = _run_config(run_dir)
+    from training.data.cache import cache_info
+    from training.config import resolve
+
+    cache = cache_info(resolve(config["data"]["cache"]))
+    masks_manifest = json.loads((Path(__file__).parent / "manifests" / "masks-nvidia-test-256.json").read_text())
+    return {
+        "name": name,
+        "architecture": {"class": "NCLGMTGenerator", "module": "inference.models.nclg_mt",
+                         "kwargs": {"width": config["width"]}},
+        "resolution": 256,
+        "intended_use": INTENDED_USE,
+        "terms": TERMS,
+        "training": {
+            "data": {**cache["manifest"], "faces_cached": cache.get("cached"), "photos_dropped_no_face": cache.get("dropped"),
+                     "landmarks": cache.get("landmarks"), "split_seed": cache.get("seed"),
+                     "subset": {True: "infants only (age 0-3, train split)", False: "no infants",
+                                None: "all ages (train split)"}[config["data"]["infant"]]},
+            "masks": {"mix": config["masks"]["mix"], "nvidia": {k: masks_manifest[k] for k in ("dataset", "terms")},
+                      "nvidia_eval_masks_held_out": True},
+            "loss_weights": config["loss"],
+            "vgg_weights": bool(config.get("vgg_weights")),
+            "perceptual_substitute": None if config.get("vgg_weights") else "discriminator feature matching",
+            "optimiser": config["optim"],
+            "batch_size": config["train"]["batch_size"],
+            "steps": step,
+            "history": history or [],
+            "seed": config["seed"],
+            "config": config,
+        },
+        "evaluation": evaluation or {},
+    }
+
+
+def export_run(run_dir: Path, out: Path | None = None, name: str | None = None, evaluation: Path | None = None,
+               weights: str = "latest", history: list[dict[str, Any]] | None = None) -> Path:
+    """Write the run's generator (latest state or best validation) and its card; returns the folder."""
+    import torch
+    from safetensors.torch import load_file
+
+    from training.loop import load_state
+
+    run_dir = Path(run_dir)
+    config = _run_config(run_dir)
+    name = name or config["name"]
+    state = load_state(run_dir / "state.pt")
+    if weights == "best":
+        g_state = load_file(str(run_dir / "best_g.safetensors"))
+    elif weights == "latest":
+        g_state = state.get("g_ema", state["g"])  # the averaged weights when the run kept them
+    else:
+        g_state = state["g"]
+    model = NCLGMTGenerator(width=config["width"])
+    model.load_state_dict(g_state, strict=True)
+    eval_data = json.loads(evaluation.read_text()) if evaluation else None
+    if eval_data is not None and (evaluation.parent / "evaluation.md").is_file():
+        eval_data["table_markdown"] = (evaluation.parent / "evaluation.md").read_text()
+    if history is None and (run_dir / "history.jsonl").is_file():
+        history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines() if line.strip()]
+    card = build_card(run_dir, name, int(state["step"]), eval_data, history)
+    card["training"]["exported_weights"] = weights
+    with torch.no_grad():
+        return save_checkpoint(model, out or shipped_weights_dir() / name, card)

@@ -1,0 +1,335 @@
+"""The training loop of Algorithm 1: alternate discriminator and generator updates, resumable.
+
+A run folder holds ``config.toml`` (resolved), ``state.pt`` (latest generator, discriminator,
+optimisers, step and RNG: plain tensors, loaded with ``weights_only=True``), ``log.csv`` (one row
+per ``log_every`` steps, plot it with any spreadsheet), ``samples/step_XXXXXXX.png`` and
+``best_g.safetensors`` (generator with the best validation PSNR so far). An exponential moving
+average of the generator weights (``train.ema``, 0 disables it) is kept beside the trained ones;
+validation, the best checkpoint and the export use it, because averaging over the last few hundred
+noisy small-batch steps gives steadier fills than the last step alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from inference.models.nclg_mt import NCLGMTGenerator, PatchDiscriminator
+from training import losses as L
+from training.config import Config, resolve
+from training.data.dataset import FaceCropSet, MaskSampler, sample_batch, to_tensors
+from training.distributed import DistInfo, init_distributed, shutdown, unwrap, wrap
+from training.errors import ConfigError, DataError
+from training.masks.lip import lip_region_mask
+from training.masks.nvidia import NvidiaMasks, load_nvidia_masks
+from training.samples import draw_landmarks, grid, masked_view, save_png, to_uint8
+
+LOG_FIELDS = ["step", "time_s", "sec_per_step", "g_lr", "d_lr", "d_loss", "g_total", "l1", "adversarial",
+              "landmark", "tv", "feature_matching", "perceptual", "style", "val_psnr", "val_l1"]
+
+
+@dataclass
+class TrainResult:
+    step: int
+    run_dir: Path
+    first_loss: float
+    last_loss: float
+
+
+def _autocast(config: Config, device: torch.device) -> tuple[contextlib.AbstractContextManager, bool]:
+    """(autocast context, needs GradScaler)."""
+    mode = config.train.autocast
+    if mode == "none":
+        return contextlib.nullcontext(), False
+    if device.type == "cuda":
+        dtype = torch.bfloat16 if mode == "bf16" else torch.float16
+        return torch.autocast("cuda", dtype=dtype), dtype == torch.float16
+    if mode == "bf16" or (mode == "auto" and config.train.autocast_cpu):
+        return torch.autocast("cpu", dtype=torch.bfloat16), False
+    return contextlib.nullcontext(), False
+
+
+def load_masks(config: Config) -> NvidiaMasks | None:
+    if config.masks.mix.get("nvidia", 0) <= 0:
+        return None
+    return load_nvidia_masks(resolve(config.masks.nvidia_folder), resolve(config.masks.nvidia_cache), config.seed)
+
+
+def _atomic_save(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_state(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class Trainer:
+    """One training run; ``train()`` runs until ``config.train.steps`` (resuming from ``state.pt``)."""
+
+    def __init__(self, config: Config, run_dir: Path, resume: bool = True, device: torch.device | None = None,
+                 progress: bool = True, dist_info: DistInfo | None = None) -> None:
+        self.config, self.run_dir, self.progress = config, Path(run_dir), progress
+        self.dist = dist_info or init_distributed(device)
+        self.device = self.dist.device
+        torch.set_num_threads(max(1, config.train.threads))
+        torch.manual_seed(config.seed + self.dist.rank)
+        self.rng = np.random.default_rng(config.seed + 1000 * self.dist.rank)
+        cache = resolve(config.data.cache)
+        from training.privacy import check_data_folder
+
+        self.manifest = check_data_folder(resolve(config.data.folder))
+        self.data = FaceCropSet(cache, "train", config.data.infant)
+        try:
+            self.val = FaceCropSet(cache, "val", config.data.infant, limit=config.train.val_images)
+        except DataError:  # tiny caches (tests, a handful of photos) may have no validation face
+            self.val = FaceCropSet(cache, "train", config.data.infant, limit=config.train.val_images)
+        self.masks = MaskSampler(config.masks.mix, load_masks(config))
+        self.g = NCLGMTGenerator(width=config.width).to(self.device)
+        self.d = PatchDiscriminator(width=config.width).to(self.device)
+        betas = tuple(config.optim.betas)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=config.optim.g_lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=config.optim.d_lr, betas=betas)
+        self.vgg = None
+        if config.vgg_weights:
+            from training.vgg import load_vgg16
+
+            self.vgg = load_vgg16(resolve(config.vgg_weights)).to(self.device)
+        self.step = 0
+        self.best_psnr = -math.inf
+        self._loaded_ema: dict | None = None
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        state_path = self.run_dir / "state.pt"
+        if resume and state_path.is_file():
+            self._load(load_state(state_path))
+        elif config.train.init_from:
+            src = resolve(config.train.init_from)
+            state = load_state(src / "state.pt" if src.is_dir() else src)
+            self.g.load_state_dict(state.get("g_ema", state["g"]))
+            self.d.load_state_dict(state["d"])
+        self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False) if config.train.ema > 0 else None
+        if self.g_ema is not None and self._loaded_ema is not None:
+            self.g_ema.load_state_dict(self._loaded_ema)
+        self.g_ddp, self.d_ddp = wrap(self.g, self.dist), wrap(self.d, self.dist)
+        self.autocast, use_scaler = _autocast(config, self.device)
+        self.scaler_g = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        self.scaler_d = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        self._val_batch = self._fixed_val_batch()
+
+    # ---- state -------------------------------------------------------------------------------
+    def _load(self, state: dict) -> None:
+        self.g.load_state_dict(state["g"])
+        self.d.load_state_dict(state["d"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.step = int(state["step"])
+        self._loaded_ema = state.get("g_ema")
+        self.best_psnr = float(state.get("best_psnr", -math.inf))
+        saved = json.loads(state.get("config", "{}"))
+        if saved.get("data", {}).get("resolution") != self.config.data.resolution \
+                or saved.get("data", {}).get("infant") != self.config.data.infant:
+            self.best_psnr = -math.inf  # a different validation set: the old best is not comparable
+        if "rng" in state:
+            self.rng.bit_generator.state = json.loads(state["rng"])
+
+    def save(self) -> Path:
+        path = self.run_dir / "state.pt"
+        if self.dist.is_main:
+            extra = {"g_ema": self.g_ema.state_dict()} if self.g_ema is not None else {}
+            _atomic_save({**extra, "g": self.g.state_dict(), "d": self.d.state_dict(), "opt_g": self.opt_g.state_dict(),
+                          "opt_d": self.opt_d.state_dict(), "step": self.step, "best_psnr": self.best_psnr,
+                          "rng": json.dumps(self.rng.bit_generator.state), "config": json.dumps(self.config.to_dict()),
+                          "width": self.config.width}, path)
+        return path
+
+    def _lr_factor(self) -> float:
+        return self.config.optim.decay ** (self.step // max(1, self.config.optim.decay_every))
+
+    def _set_lr(self) -> None:
+        f = self._lr_factor()
+        for group in self.opt_g.param_groups:
+            group["lr"] = self.config.optim.g_lr * f
+        for group in self.opt_d.param_groups:
+            group["lr"] = self.config.optim.d_lr * f
+
+    # ---- one step ----------------------------------------------------------------------------
+    def train_step(self, image: torch.Tensor, hole: torch.Tensor, lm: torch.Tensor) -> dict[str, float]:
+        w = self.config.loss
+        image, hole, lm = image.to(self.device), hole.to(self.device), lm.to(self.device)
+        n = image.shape[0]
+        with self.autocast:
+            out, lm_pred = self.g_ddp(image, hole)
+            comp = out * hole + image * (1 - hole)
+        # discriminator: real vs composited fake, one forward on both halves
+        self.d.requires_grad_(True)
+        with self.autocast:
+            logits = self.d_ddp(torch.cat([image, comp.detach()]))
+            d_loss = L.d_hinge(logits[:n].float(), logits[n:].float())
+        self.opt_d.zero_grad(set_to_none=True)
+        self.scaler_d.scale(d_loss).backward()
+        self.scaler_d.step(self.opt_d)
+        self.scaler_d.update()
+        # generator (discriminator frozen and used unwrapped: it is not updated in this half)
+        self.d.requires_grad_(False)
+        with self.autocast:
+            feats = unwrap(self.d_ddp).features(torch.cat([comp, image]))
+            fake_feats = [f[:n].float() for f in feats]
+            real_feats = [f[n:].float().detach() for f in feats]
+        terms = {
+            "l1": L.l1_reconstruction(out.float(), image, hole),
+            "adversarial": L.g_hinge(fake_feats[-1]),
+            "landmark": L.landmark_l2(lm_pred.float(), lm, w.landmark_reference_size),
+            "tv": L.total_variation(comp.float()),
+        }
+        total = w.l1 * terms["l1"] + w.adversarial * terms["adversarial"] + w.landmark * terms["landmark"] \
+            + w.tv * terms["tv"]
+        if self.vgg is not None:
+            terms["perceptual"], terms["style"] = L.perceptual_and_style(self.vgg, comp, image)
+            total = total + w.perceptual * terms["perceptual"] + w.style * terms["style"]
+        else:
+            terms["feature_matching"] = L.feature_matching(fake_feats, real_feats)
+            total = total + w.feature_matching * terms["feature_matching"]
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler_g.scale(total).backward()
+        self.scaler_g.step(self.opt_g)
+        self.scaler_g.update()
+        self.d.requires_grad_(True)
+        self._update_ema()
+        result = {k: float(v.detach()) for k, v in terms.items()}
+        result.update(d_loss=float(d_loss.detach()), g_total=float(total.detach()))
+        if not math.isfinite(result["g_total"]):
+            raise ConfigError(f"The generator loss became {result['g_total']} at step {self.step}; lower the "
+                              "learning rate or disable mixed precision.")
+        return result
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self.g_ema is None:
+            return
+        decay = min(self.config.train.ema, (1 + self.step) / (10 + self.step))  # short warm-up
+        for e, p in zip(self.g_ema.parameters(), self.g.parameters()):
+            e.lerp_(p.detach(), 1 - decay)
+        for e, b in zip(self.g_ema.buffers(), self.g.buffers()):
+            e.copy_(b)
+
+    def generator_for_eval(self) -> nn.Module:
+        return self.g_ema if self.g_ema is not None else self.g
+
+    # ---- validation and samples --------------------------------------------------------------
+    def _fixed_val_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Validation faces with fixed holes: alternately lip-region and NVIDIA/free-form masks."""
+        rng = np.random.default_rng(12345)
+        size = self.config.data.resolution
+        images, holes, lms = [], [], []
+        for i in range(len(self.val)):
+            image, lm = self.val.get(i, size)
+            images.append(image)
+            lms.append(lm)
+            holes.append(lip_region_mask(lm, rng, size) if i % 2 == 0 else self.masks.sample(rng, lm, size))
+        return to_tensors(images, holes, lms)
+
+    @torch.no_grad()
+    def validate(self) -> tuple[float, float, np.ndarray]:
+        """(PSNR of the composite in dB, L1 x 100 over the image, sample grid)."""
+        image, hole, lm = (t.to(self.device) for t in self._val_batch)
+        g = self.generator_for_eval()
+        was_training = g.training
+        g.eval()
+        outs, lms = [], []
+        for i in range(0, image.shape[0], 8):
+            out, lm_pred = g(image[i:i + 8], hole[i:i + 8])  # fp32: validation is a measurement
+            outs.append(out.float())
+            lms.append(lm_pred.float())
+        g.train(was_training)
+        out, lm_pred = torch.cat(outs), torch.cat(lms)
+        comp = out * hole + image * (1 - hole)
+        mse = ((comp - image) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+        psnr = float((10 * torch.log10(1 / mse)).mean())
+        l1 = float((comp - image).abs().mean() * 100)
+        gt, co, holes = to_uint8(image), to_uint8(comp), hole[:, 0].bool().cpu().numpy()
+        rows = [[masked_view(gt[i], holes[i]), draw_landmarks(co[i], lm_pred[i].cpu().numpy()), co[i], gt[i]]
+                for i in range(min(8, len(gt)))]
+        return psnr, l1, grid(rows)
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def _log(self, row: dict) -> None:
+        path = self.run_dir / "log.csv"
+        new = not path.is_file()
+        with path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, LOG_FIELDS, extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
+    def train(self, steps: int | None = None) -> TrainResult:
+        """Run until step ``steps`` (default: the config's); returns the first and last total loss."""
+        from tqdm import tqdm
+
+        target = steps if steps is not None else self.config.train.steps
+        cfg = self.config.train
+        if self.dist.is_main:
+            (self.run_dir / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
+            with (self.run_dir / "history.jsonl").open("a") as f:  # one line per (re)start: the schedule
+                f.write(json.dumps({"start_step": self.step, "target_step": target,
+                                    "resolution": self.config.data.resolution, "batch_size": cfg.batch_size,
+                                    "infant": self.config.data.infant, "g_lr": self.config.optim.g_lr,
+                                    "init_from": self.config.train.init_from if self.step == 0 else "",
+                                    "world_size": self.dist.world_size, "device": str(self.device),
+                                    "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n")
+        first = last = float("nan")
+        sums: dict[str, float] = {}
+        count, t_log = 0, time.monotonic()
+        t0 = time.monotonic()
+        bar = tqdm(total=target, initial=self.step, desc=self.config.name, disable=not (self.progress and self.dist.is_main))
+        while self.step < target:
+            self._set_lr()
+            batch = sample_batch(self.data, self.masks, self.rng, cfg.batch_size, self.config.data.resolution,
+                                 self.config.data.flip)
+            terms = self.train_step(*batch)
+            self.step += 1
+            bar.update(1)
+            bar.set_postfix(g=f"{terms['g_total']:.3f}", l1=f"{terms['l1']:.3f}", d=f"{terms['d_loss']:.3f}")
+            first = terms["g_total"] if math.isnan(first) else first
+            last = terms["g_total"]
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + v
+            count += 1
+            row: dict = {}
+            if self.dist.is_main and (self.step % cfg.val_every == 0 or self.step % cfg.sample_every == 0):
+                psnr, l1, picture = self.validate()
+                row.update(val_psnr=round(psnr, 3), val_l1=round(l1, 4))
+                if self.step % cfg.sample_every == 0:
+                    save_png(self.run_dir / "samples" / f"step_{self.step:07d}.png", picture)
+                if psnr > self.best_psnr:
+                    self.best_psnr = psnr
+                    from safetensors.torch import save_file
+
+                    save_file({k: v.detach().cpu().contiguous() for k, v in self.generator_for_eval().state_dict().items()},
+                              str(self.run_dir / "best_g.safetensors"))
+            if self.dist.is_main and (self.step % cfg.log_every == 0 or row):
+                now = time.monotonic()
+                row.update({k: round(v / max(count, 1), 5) for k, v in sums.items()})
+                row.update(step=self.step, time_s=round(now - t0, 1), sec_per_step=round((now - t_log) / max(count, 1), 3),
+                           g_lr=self.opt_g.param_groups[0]["lr"], d_lr=self.opt_d.param_groups[0]["lr"])
+                self._log(row)
+                sums, count, t_log = {}, 0, now
+            if self.step % cfg.checkpoint_every == 0 or self.step == target:
+                self.save()
+        bar.close()
+        self.save()
+        return TrainResult(self.step, self.run_dir, first, last)
+
+    def close(self) -> None:
+        shutdown(self.dist)

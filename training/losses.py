@@ -1,0 +1,74 @@
+"""The generator and discriminator losses of Algorithm 1 (Chen et al. 2022), plus the VGG-free substitute.
+
+Terms: L1 reconstruction, hinge adversarial loss with the spectral-norm discriminator, landmark L2,
+total variation, and VGG-16 perceptual + style losses when the user supplies VGG weights. Without
+VGG, discriminator feature matching (L1 between the discriminator's intermediate activations for
+the composited output and the real image) stands in for the perceptual term: it needs no
+pretrained network and also pushes texture towards the real-image statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+from training.vgg import PERCEPTUAL_LAYERS, STYLE_LAYERS, VGG16Features
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    l1: float = 1.0
+    adversarial: float = 0.01
+    landmark: float = 0.00046           # for landmarks in pixels of a reference_size crop
+    landmark_reference_size: int = 256  # the normalised-coordinate loss is rescaled by this squared
+    tv: float = 0.1
+    perceptual: float = 0.1
+    style: float = 0.1
+    feature_matching: float = 1.0       # used only when no VGG weights are given
+
+
+def l1_reconstruction(output: torch.Tensor, target: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """Whole-image L1 divided by the hole fraction (as LaFIn), so small lip holes are not drowned out."""
+    return F.l1_loss(output, target) / hole.mean().clamp_min(1e-3)
+
+
+def landmark_l2(pred_norm: torch.Tensor, target_norm: torch.Tensor, reference_size: int) -> torch.Tensor:
+    """Mean squared landmark error in pixels of a ``reference_size`` crop (the paper's weight applies)."""
+    return F.mse_loss(pred_norm, target_norm) * float(reference_size) ** 2
+
+
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
+
+
+def d_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+
+
+def g_hinge(fake_logits: torch.Tensor) -> torch.Tensor:
+    return -fake_logits.mean()
+
+
+def feature_matching(fake_feats: list[torch.Tensor], real_feats: list[torch.Tensor]) -> torch.Tensor:
+    """L1 between discriminator activations (last logits layer excluded), real side detached."""
+    pairs = list(zip(fake_feats[:-1], real_feats[:-1]))
+    return sum(F.l1_loss(f, r.detach()) for f, r in pairs) / len(pairs)
+
+
+def _gram(x: torch.Tensor) -> torch.Tensor:
+    n, c, h, w = x.shape
+    f = x.flatten(2)
+    return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
+
+
+def perceptual_and_style(vgg: VGG16Features, fake: torch.Tensor, real: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    wanted = tuple(sorted(set(PERCEPTUAL_LAYERS) | set(STYLE_LAYERS)))
+    ff = vgg(fake.float(), wanted)
+    with torch.no_grad():
+        rf = vgg(real.float(), wanted)
+    perceptual = sum(F.l1_loss(ff[k], rf[k]) for k in PERCEPTUAL_LAYERS) / len(PERCEPTUAL_LAYERS)
+    style = sum(F.l1_loss(_gram(ff[k]), _gram(rf[k])) for k in STYLE_LAYERS) / len(STYLE_LAYERS)
+    return perceptual, style

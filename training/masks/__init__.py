@@ -1,0 +1,1 @@
+"""Hole masks for training and evaluation (True = hole): NVIDIA irregular bins, free-form strokes, lip region."""
