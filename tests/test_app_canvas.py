@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from app.canvas.images import pyramid  # noqa: E402
 from app.canvas.mask_layer import TILE, MaskLayer  # noqa: E402
 from app.canvas.view import MaskCanvas  # noqa: E402
-from app.mask_suggest import suggest_mask  # noqa: E402
+from inference.face.suggest import suggest_mask  # noqa: E402
 from app.state import AppState, Tool  # noqa: E402
 
 pytestmark = pytest.mark.gui

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from app.autosave import MaskAutosaver
 from app.canvas.images import pyramid_images, to_pixmaps
 from app.canvas.view import MaskCanvas, ZoomPanView
-from app.mask_suggest import suggest_mask
+from inference.face.suggest import suggest_mask
 from app.prompts import (
     DICOM_FILTER,
     IMAGE_SAVE_FILTER,
