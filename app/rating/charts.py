@@ -10,6 +10,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from studies.reports.charts import nice_step
+
 BAR = QColor("#3b6ea8")
 INK = QColor("#202124")
 GRID = QColor("#dadce0")
@@ -23,15 +25,6 @@ class Bar:
     low: float | None = None
     high: float | None = None
     note: str = ""  # printed above the bar (e.g. "n = 12")
-
-
-def nice_step(span: float, ticks: int = 5) -> float:
-    raw = span / max(ticks, 1)
-    mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
-    for m in (1, 2, 2.5, 5, 10):
-        if raw <= m * mag:
-            return m * mag
-    return 10 * mag
 
 
 class IntervalBarChart(QWidget):

@@ -13,7 +13,8 @@ from studies.reports.errors import ReportInputError
 from studies.reports.theme import ACCENT, FONT_REGULAR, INK, MUTED, RULE, register_fonts
 
 
-def _nice_step(span: float, target_ticks: int = 5) -> float:
+def nice_step(span: float, target_ticks: int = 5) -> float:
+    """A 1-2-2.5-5 x 10^k axis step giving about ``target_ticks`` ticks (shared with the app's charts)."""
     raw = span / max(target_ticks, 1)
     mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
     for m in (1, 2, 2.5, 5, 10):
@@ -47,7 +48,7 @@ def bar_chart_with_intervals(
     vmax = max(all_vals) if value_max is None else value_max
     if vmax <= vmin:
         vmax = vmin + 1.0
-    step = _nice_step(vmax - vmin)
+    step = nice_step(vmax - vmin)
     if value_max is None:
         vmax = math.ceil(vmax / step - 1e-9) * step
     if value_min is None:
