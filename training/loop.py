@@ -188,7 +188,7 @@ class Trainer:
             fake_feats = [f[:n].float() for f in feats]
             real_feats = [f[n:].float().detach() for f in feats]
         terms = {
-            "l1": L.l1_reconstruction(out.float(), image, hole),
+            "l1": L.l1_reconstruction(out.float(), image, hole, w.l1_mode, w.l1_valid),
             "adversarial": L.g_hinge(fake_feats[-1]),
             "landmark": L.landmark_l2(lm_pred.float(), lm, w.landmark_reference_size),
             "tv": L.total_variation(comp.float()),

@@ -27,11 +27,28 @@ class LossWeights:
     perceptual: float = 0.1
     style: float = 0.1
     feature_matching: float = 1.0       # used only when no VGG weights are given
+    l1_mode: str = "lafin"              # "lafin": whole image / hole fraction; "hole": hole mean + l1_valid x known mean
+    l1_valid: float = 0.2               # weight of the known pixels in "hole" mode
 
 
-def l1_reconstruction(output: torch.Tensor, target: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """Whole-image L1 divided by the hole fraction (as LaFIn), so small lip holes are not drowned out."""
-    return F.l1_loss(output, target) / hole.mean().clamp_min(1e-3)
+def l1_reconstruction(output: torch.Tensor, target: torch.Tensor, hole: torch.Tensor,
+                      mode: str = "lafin", valid_weight: float = 0.2) -> torch.Tensor:
+    """L1 reconstruction.
+
+    "lafin" (the paper's): whole-image L1 divided by the hole fraction. It still spends most of its
+    gradient on known pixels, which are composited away at inference; "hole" takes the mean error
+    inside the hole plus ``valid_weight`` times the mean error on known pixels, so capacity goes
+    where the prediction is actually used (thin strokes and hole borders).
+    """
+    if mode == "lafin":
+        return F.l1_loss(output, target) / hole.mean().clamp_min(1e-3)
+    if mode != "hole":
+        raise ValueError(f"unknown l1_mode {mode!r} (use 'lafin' or 'hole')")
+    error = (output - target).abs().mean(dim=1, keepdim=True)
+    known = 1 - hole
+    in_hole = (error * hole).sum() / hole.sum().clamp_min(1.0)
+    on_known = (error * known).sum() / known.sum().clamp_min(1.0)
+    return in_hole + valid_weight * on_known
 
 
 def landmark_l2(pred_norm: torch.Tensor, target_norm: torch.Tensor, reference_size: int) -> torch.Tensor:
