@@ -372,3 +372,24 @@ def test_studies_menu_opens_the_studies_window_on_the_same_data(qtbot, make_wind
     assert studies.isVisible()
     assert window.studies_window() is studies  # a second click raises the same window
     assert window.act_studies.shortcut().toString() == "Ctrl+Shift+B"
+
+
+def test_shipped_network_runs_and_records_its_weights_hash(qtbot, make_window, face_rgb, tmp_path):
+    from inference.models.registry import get_spec
+
+    status = get_spec("nclg-mt-lite").weights_status()
+    if not status.available:
+        pytest.skip("the lite weights are not shipped in this checkout")
+    path = tmp_path / "face.png"
+    Image.fromarray(face_rgb).save(path)
+    window = make_window()
+    open_case(qtbot, window, path)
+    mask = paint_lip(window)
+    assert window.run_models(["nclg-mt-lite"])
+    qtbot.waitUntil(lambda: not window.state.busy, timeout=WAIT_MS)
+    assert window.prompts.errors == []
+    pred = window.state.current_prediction
+    assert pred.model_name == "nclg-mt-lite" and pred.weights_sha256 == status.sha256
+    assert pred.landmarks is not None and pred.landmarks.shape == (68, 2)  # the landmark branch, in photo pixels
+    out = np.asarray(Image.open(pred.image_path).convert("RGB"))
+    assert np.any(out[mask] != face_rgb[mask])
