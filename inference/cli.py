@@ -247,7 +247,7 @@ def _write_outputs(job: Job, result: "PipelineResult") -> None:
 
 def write_landmarks_json(path: Path, result: "PipelineResult") -> None:
     """The model's and the detector's landmarks, the face box and crop, in photo pixels."""
-    from inference.io.photo import atomic_write
+    from inference.atomic import atomic_write_bytes
 
     def points(array: "np.ndarray | None") -> list[list[float]] | None:
         return None if array is None else [[round(float(x), 2), round(float(y), 2)] for x, y in array]
@@ -263,5 +263,4 @@ def write_landmarks_json(path: Path, result: "PipelineResult") -> None:
                      "bottom": analysis.box.bottom, "detector": analysis.box.detector},
         "face_crop": {"x0": analysis.crop.x0, "y0": analysis.crop.y0, "size": analysis.crop.size},
     }
-    payload = json.dumps(document).encode("utf-8")
-    atomic_write(path, lambda handle: handle.write(payload))
+    atomic_write_bytes(path, json.dumps(document).encode("utf-8"))

@@ -16,7 +16,6 @@ import copy
 import csv
 import json
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from inference.atomic import atomic_write
 from inference.models.nclg_mt import NCLGMTGenerator, PatchDiscriminator
 from training import losses as L
 from training.config import Config, resolve
@@ -67,9 +67,7 @@ def load_masks(config: Config) -> NvidiaMasks | None:
 
 
 def _atomic_save(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda handle: torch.save(obj, handle))
 
 
 def load_state(path: Path) -> dict:

@@ -437,11 +437,8 @@ def export_secondary_capture(
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     meta.ImplementationVersionName = "CLEFTLIP_1"
     ds.file_meta = meta
-    return _write_atomic(ds, Path(out_path))
-
-
-def _write_atomic(ds: Dataset, out: Path) -> Path:
-    return atomic_write(out, lambda handle: ds.save_as(handle, enforce_file_format=True), error=DicomExportError)
+    return atomic_write(Path(out_path), lambda handle: ds.save_as(handle, enforce_file_format=True),
+                        error=DicomExportError)
 
 
 __all__ = [
