@@ -71,3 +71,34 @@ def test_learnable_gates_start_at_zero():
 def test_discriminator_features_end_with_patch_logits():
     feats = PatchDiscriminator(width=0.25).features(torch.rand(1, 3, 256, 256))
     assert len(feats) == 5 and feats[-1].shape == (1, 1, 30, 30)
+
+
+def test_harmonic_variant_starts_as_the_harmonic_fill_and_hides_the_hole():
+    from inference.models.coarse_fill import harmonic_fill
+
+    torch.manual_seed(0)
+    net = NCLGMTGenerator(width=0.25, coarse_fill="harmonic").eval()
+    image, hole = torch.rand(1, 3, 128, 128), torch.zeros(1, 1, 128, 128)
+    hole[..., 40:90, 30:100] = 1
+    other = image.clone()
+    other[..., 40:90, 30:100] = torch.rand(1, 3, 50, 70)
+    with torch.no_grad():
+        out, _ = net(image, hole)
+        assert torch.allclose(out, net(other, hole)[0])
+    assert (out - harmonic_fill(image, hole)).abs().max() < 2e-3  # the zero correction at initialisation
+    with pytest.raises(ValueError, match="coarse_fill"):
+        NCLGMTGenerator(width=0.25, coarse_fill="telea")
+
+
+def test_harmonic_variant_trains_its_correction():
+    torch.manual_seed(0)
+    net = NCLGMTGenerator(width=0.25, coarse_fill="harmonic")
+    image, hole = torch.rand(2, 3, 64, 64), torch.zeros(2, 1, 64, 64)
+    hole[..., 20:40, 10:50] = 1
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for _ in range(2):  # the zero output layer moves first, then gradients reach the encoder
+        opt.zero_grad()
+        out, _ = net(image, hole)
+        ((out - image).abs() * hole).mean().backward()
+        opt.step()
+    assert net.to_rgb[1].weight.abs().sum() > 0 and net.enc1[1].conv.weight.grad.abs().sum() > 0

@@ -53,7 +53,7 @@ def test_train_writes_loadable_checkpoint_and_resume_continues(setup, tmp_path: 
 
     folder = export_run(run, tmp_path / "export", "nclg-mt-lite")
     state, card = load_checkpoint(folder)
-    assert card["training"]["steps"] == 3 and len(card["training"]["history"]) == 2 and card["architecture"]["kwargs"] == {"width": 0.125}
+    assert card["training"]["steps"] == 3 and len(card["training"]["history"]) == 2 and card["architecture"]["kwargs"] == {"width": 0.125, "coarse_fill": "none"}
     assert card["preprocessing"]["mask_polarity"].startswith("1 = hole")
     net = NCLGMTGenerator(**card["architecture"]["kwargs"])
     net.load_state_dict(state, strict=True)
@@ -70,3 +70,21 @@ def test_fresh_ignores_existing_state(setup, tmp_path: Path) -> None:
     config = tiny_config(*setup)
     Trainer(config, tmp_path / "run", resume=False, device=torch.device("cpu"), progress=False).train(1)
     assert Trainer(config, tmp_path / "run", resume=False, device=torch.device("cpu"), progress=False).step == 0
+
+
+def test_init_from_keeps_the_listed_modules_fresh(setup, tmp_path: Path) -> None:
+    """Stage 2 of the shipped lite run: every weight from stage 1 except a new zero output layer."""
+    from dataclasses import replace
+
+    from training.loop import Trainer
+
+    config = tiny_config(*setup)
+    stage1 = Trainer(config, tmp_path / "stage1", resume=False, device=torch.device("cpu"), progress=False)
+    stage1.train(1)
+    stage2_config = replace(config, coarse_fill="harmonic",
+                            train=replace(config.train, init_from=str(tmp_path / "stage1"), init_fresh=("to_rgb",)))
+    stage2 = Trainer(stage2_config, tmp_path / "stage2", resume=False, device=torch.device("cpu"), progress=False)
+    old, new = stage1.g_ema.state_dict(), stage2.g.state_dict()
+    assert new["to_rgb.1.weight"].abs().sum() == 0 and old["to_rgb.1.weight"].abs().sum() > 0
+    assert all(torch.equal(new[k], old[k]) for k in new if not k.startswith("to_rgb"))
+    assert stage2.train(2).step == 2

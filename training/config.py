@@ -57,6 +57,7 @@ class TrainConfig:
     autocast_cpu: bool = False
     ema: float = 0.999            # generator weight averaging; 0 disables
     init_from: str = ""           # a run folder or state file to start from (fine-tuning), weights only
+    init_fresh: tuple[str, ...] = ()  # generator modules (name prefixes) that keep their fresh initialisation
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Config:
     name: str
     model: str = "nclg-mt-lite"
     width: float = 0.25
+    coarse_fill: str = "none"     # "harmonic": the hole enters as a membrane fill and the network draws a correction
     seed: int = 0
     vgg_weights: str = ""
     data: DataConfig = field(default_factory=DataConfig)
@@ -97,6 +99,8 @@ def _build(cls: type, values: dict[str, Any], section: str) -> Any:
     values = dict(values)
     if "betas" in values:
         values["betas"] = tuple(float(b) for b in values["betas"])
+    if "init_fresh" in values:
+        values["init_fresh"] = tuple(str(m) for m in values["init_fresh"])
     return cls(**values)
 
 
@@ -129,6 +133,12 @@ def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> Co
             node = node.setdefault(p, {})
         node[leaf] = value
     return config_from_dict(raw)
+
+
+def generator_kwargs(config: Config | dict[str, Any]) -> dict[str, Any]:
+    """The generator's constructor arguments, as the model card records them."""
+    raw = config.to_dict() if isinstance(config, Config) else config
+    return {"width": raw["width"], "coarse_fill": raw.get("coarse_fill", "none")}
 
 
 def resolve(path: str | Path) -> Path:

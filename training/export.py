@@ -9,6 +9,7 @@ from typing import Any
 from inference.checkpoints import save_checkpoint
 from inference.models.nclg_mt import NCLGMTGenerator
 from inference.paths import shipped_weights_dir
+from training.config import generator_kwargs, resolve
 from training.errors import TrainingError
 
 INTENDED_USE = ("Research use: proposing a plausible non-cleft upper lip and nose inside a clinician-painted mask "
@@ -28,14 +29,13 @@ def build_card(run_dir: Path, name: str, step: int, evaluation: dict[str, Any] |
                history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     config = _run_config(run_dir)
     from training.data.cache import cache_info
-    from training.config import resolve
 
     cache = cache_info(resolve(config["data"]["cache"]))
     masks_manifest = json.loads((Path(__file__).parent / "manifests" / "masks-nvidia-test-256.json").read_text())
     return {
         "name": name,
         "architecture": {"class": "NCLGMTGenerator", "module": "inference.models.nclg_mt",
-                         "kwargs": {"width": config["width"]}},
+                         "kwargs": generator_kwargs(config)},
         "resolution": 256,
         "intended_use": INTENDED_USE,
         "terms": TERMS,
@@ -78,7 +78,7 @@ def export_run(run_dir: Path, out: Path | None = None, name: str | None = None, 
         g_state = state.get("g_ema", state["g"])  # the averaged weights when the run kept them
     else:
         g_state = state["g"]
-    model = NCLGMTGenerator(width=config["width"])
+    model = NCLGMTGenerator(**generator_kwargs(config))
     model.load_state_dict(g_state, strict=True)
     eval_data = json.loads(evaluation.read_text()) if evaluation else None
     if eval_data is not None and (evaluation.parent / "evaluation.md").is_file():

@@ -27,7 +27,7 @@ from torch import nn
 from inference.atomic import atomic_write
 from inference.models.nclg_mt import NCLGMTGenerator, PatchDiscriminator
 from training import losses as L
-from training.config import Config, resolve
+from training.config import Config, generator_kwargs, resolve
 from training.data.dataset import FaceCropSet, MaskSampler, sample_batch, to_tensors
 from training.distributed import DistInfo, init_distributed, shutdown, unwrap, wrap
 from training.errors import ConfigError, DataError
@@ -95,7 +95,7 @@ class Trainer:
         except DataError:  # tiny caches (tests, a handful of photos) may have no validation face
             self.val = FaceCropSet(cache, "train", config.data.infant, limit=config.train.val_images)
         self.masks = MaskSampler(config.masks.mix, load_masks(config))
-        self.g = NCLGMTGenerator(width=config.width).to(self.device)
+        self.g = NCLGMTGenerator(**generator_kwargs(config)).to(self.device)
         self.d = PatchDiscriminator(width=config.width).to(self.device)
         betas = tuple(config.optim.betas)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=config.optim.g_lr, betas=betas)
@@ -115,7 +115,10 @@ class Trainer:
         elif config.train.init_from:
             src = resolve(config.train.init_from)
             state = load_state(src / "state.pt" if src.is_dir() else src)
-            self.g.load_state_dict(state.get("g_ema", state["g"]))
+            g_state = state.get("g_ema", state["g"])
+            fresh = self.g.state_dict()  # e.g. a zero-initialised output layer for a new coarse fill
+            g_state.update({k: v for k, v in fresh.items() if k.startswith(config.train.init_fresh)})
+            self.g.load_state_dict(g_state)
             self.d.load_state_dict(state["d"])
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False) if config.train.ema > 0 else None
         if self.g_ema is not None and self._loaded_ema is not None:

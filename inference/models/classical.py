@@ -1,4 +1,5 @@
-"""The classical baselines of the seed papers: OpenCV's Telea and Navier-Stokes inpainting."""
+"""The classical baselines: OpenCV's Telea and Navier-Stokes inpainting (the seed papers') and the
+harmonic (membrane) fill that the NCLG-MT variants with a coarse fill start from."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import numpy as np
 import torch
 
 from inference.models.base import InpaintModel
+from inference.models.coarse_fill import harmonic_fill
 from inference.models.registry import ModelSpec, register_model
 
 _RADIUS = 5
+_NEEDS = frozenset({"image", "mask"})
 
 
 class OpenCVInpaint(InpaintModel):
@@ -22,12 +25,30 @@ class OpenCVInpaint(InpaintModel):
         return np.stack(filled), None
 
 
+class HarmonicFill(InpaintModel):
+    """Shown on its own so a study can tell what the network adds to its coarse stage."""
+
+    @torch.inference_mode()
+    def _fill(self, images: np.ndarray, holes: np.ndarray) -> tuple[np.ndarray, None]:
+        image_t = torch.from_numpy(np.ascontiguousarray(images)).to(self.device).permute(0, 3, 1, 2).float().div_(255)
+        hole_t = torch.from_numpy(np.ascontiguousarray(holes)).to(self.device).unsqueeze(1).float()
+        out = harmonic_fill(image_t, hole_t)
+        return out.clamp_(0, 1).mul_(255).round_().byte().permute(0, 2, 3, 1).cpu().numpy(), None
+
+
 for _name, _display, _flag, _paper in [
     ("opencv-telea", "OpenCV Telea (classical)", cv2.INPAINT_TELEA, "Telea, J. Graphics Tools 2004"),
     ("opencv-ns", "OpenCV Navier-Stokes (classical)", cv2.INPAINT_NS, "Bertalmio et al., CVPR 2001"),
 ]:
     register_model(ModelSpec(
-        name=_name, display_name=_display, needs=frozenset({"image", "mask"}), resolution=256, neural=False,
+        name=_name, display_name=_display, needs=_NEEDS, resolution=256, neural=False,
         description=f"Fast-marching/PDE inpainting ({_paper}); no learned weights, radius {_RADIUS} px.",
         builder=lambda spec, device, flag=_flag: OpenCVInpaint(spec, device, flag),
     ))
+
+register_model(ModelSpec(
+    name="harmonic-fill", display_name="Harmonic fill (classical)", needs=_NEEDS, resolution=256, neural=False,
+    description="The smoothest surface meeting the hole's border (Laplace equation, solved coarse to fine); "
+                "no learned weights. The coarse stage of the shipped NCLG-MT lite networks.",
+    builder=HarmonicFill,
+))

@@ -13,8 +13,11 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils import spectral_norm
 
+from inference.models.coarse_fill import harmonic_fill
+
 NUM_LANDMARKS = 68
 LANDMARK_MAP_SIZE = 128
+COARSE_FILLS = ("none", "harmonic")
 
 
 def _ch(base: int, width: float) -> int:
@@ -147,11 +150,19 @@ class NCLGMTGenerator(nn.Module):
     Input: ``image`` (N, 3, 256, 256) in [0, 1] and ``hole`` (N, 1, 256, 256), 1 = hole.
     Output: the generated image (N, 3, 256, 256) in [0, 1] (not yet composited with the known
     pixels) and landmarks (N, 68, 2) in [0, 1] of the input frame.
+
+    ``coarse_fill="none"`` is the paper's network: the hole enters as zeros and the last layer
+    draws the whole image. ``coarse_fill="harmonic"`` enters the hole as a smooth membrane fill
+    (``coarse_fill.harmonic_fill``) and the last layer draws a correction on top of it, in logit
+    space and initialised to zero, so an untrained network returns the smooth fill and training
+    spends its capacity on facial structure instead of on matching colours at the hole's border.
     """
 
-    def __init__(self, width: float = 1.0, residual_blocks: int = 7) -> None:
+    def __init__(self, width: float = 1.0, residual_blocks: int = 7, coarse_fill: str = "none") -> None:
         super().__init__()
-        self.width = width
+        if coarse_fill not in COARSE_FILLS:
+            raise ValueError(f"coarse_fill must be one of {COARSE_FILLS}, not {coarse_fill!r}.")
+        self.width, self.coarse_fill = width, coarse_fill
         c1, c2, c3 = _ch(64, width), _ch(128, width), _ch(256, width)
         self.enc1 = nn.Sequential(nn.ReflectionPad2d(3), *_gated_block(4, c1, 7))
         self.enc2 = _gated_block(c1, c2, 4, stride=2, padding=1)
@@ -165,10 +176,14 @@ class NCLGMTGenerator(nn.Module):
         self.fuse3 = nn.Conv2d(2 * c1, c1, 1)
         self.to_rgb = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(c1, 3, 7))
         self.landmarks = LandmarkBranch(c3, c2, width)
+        if coarse_fill != "none":
+            nn.init.zeros_(self.to_rgb[1].weight)
+            nn.init.zeros_(self.to_rgb[1].bias)
 
     def forward(self, image: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         known = 1 - hole
-        x = torch.cat([image * known, hole], dim=1)
+        base = harmonic_fill(image, hole) if self.coarse_fill == "harmonic" else image * known
+        x = torch.cat([base, hole], dim=1)
         e1 = self.enc1(x)                                          # 256 x 256
         e2 = self.enc2(e1)                                         # 128 x 128
         e3 = self.enc3(e2)                                         # 64 x 64
@@ -181,7 +196,10 @@ class NCLGMTGenerator(nn.Module):
         f2 = self.fuse2(torch.cat([landmark_map(landmarks, d1.shape[-1]), f1], dim=1))
         d2 = self.dec2(f2)
         f3 = self.fuse3(torch.cat([e1 * known, d2], dim=1))
-        out = (torch.tanh(self.to_rgb(f3)) + 1) / 2
+        if self.coarse_fill == "none":
+            out = (torch.tanh(self.to_rgb(f3)) + 1) / 2
+        else:
+            out = torch.sigmoid(torch.logit(base.clamp(1e-3, 1 - 1e-3)) + self.to_rgb(f3).float())
         return out, landmarks
 
 
