@@ -8,7 +8,9 @@ Reports, on this machine:
    256 x 256, on a real face photo as shipped (200 px) and the same face enlarged to 24 MP;
 2. the forward time of our network against a faithful naive reference (the same forward, but the
    landmark map is built with the published code's Python loop), run in the same process;
-3. bf16 autocast against fp32 on the CPU: forward time ratio and the largest output difference.
+3. bf16 autocast against fp32 on the CPU: forward time ratio and the largest output difference;
+4. the cost of the harmonic coarse stage (the shipped lite networks' ``coarse_fill="harmonic"``):
+   the forward with it against the same weights without it, and the fill alone.
 
 The networks have RANDOM weights: timing does not depend on the weight values, but the images
 they produce are meaningless. The application itself never runs a network without trained weights.
@@ -173,6 +175,28 @@ def bench_bf16(width: float, repeats: int) -> dict[str, float]:
             "max_abs_diff_landmarks": float((lm32 - lm16.float()).abs().max())}
 
 
+def bench_coarse_fill(width: float, repeats: int) -> dict[str, float]:
+    from inference.models.coarse_fill import harmonic_fill
+
+    torch.manual_seed(0)
+    plain = NCLGMTGenerator(width=width).eval()
+    coarse = NCLGMTGenerator(width=width, coarse_fill="harmonic").eval()
+    coarse.load_state_dict(plain.state_dict())
+    image, hole = torch.rand(1, 3, 256, 256), torch.zeros(1, 1, 256, 256)
+    hole[..., 150:200, 90:170] = 1
+    with torch.inference_mode():
+        t_plain, t_coarse = paired_medians(lambda: plain(image, hole), lambda: coarse(image, hole), repeats)
+        t_fill = statistics.median(_timed(lambda: harmonic_fill(image, hole)) for _ in range(repeats * 4))
+    return {"forward_plain_s": t_plain, "forward_coarse_s": t_coarse, "coarse_over_plain": t_coarse / t_plain,
+            "fill_alone_ms": t_fill * 1e3}
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
@@ -225,6 +249,14 @@ def main() -> int:
         print(f"  {net_name:18} fp32 {r['fp32_s'] * 1e3:8.1f} ms   bf16 {r['bf16_s'] * 1e3:8.1f} ms"
               f"   bf16/fp32 {r['bf16_over_fp32']:.3f}   max |diff| image {r['max_abs_diff_image']:.4f}"
               f" ({r['max_abs_diff_image_uint8']:.0f}/255)   landmarks {r['max_abs_diff_landmarks']:.4f}")
+
+    print("\nHarmonic coarse stage (forward with it vs the same weights without it, batch of 1):")
+    report["coarse_fill"] = {}
+    for net_name, (_, width) in NETWORKS.items():
+        r = bench_coarse_fill(width, args.repeats)
+        report["coarse_fill"][net_name] = r
+        print(f"  {net_name:18} without {r['forward_plain_s'] * 1e3:8.1f} ms   with {r['forward_coarse_s'] * 1e3:8.1f} ms"
+              f"   with/without {r['coarse_over_plain']:.3f}   fill alone {r['fill_alone_ms']:.1f} ms")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

@@ -12,7 +12,7 @@ from training.errors import ConfigError
 CONFIGS = Path(__file__).resolve().parents[1] / "training" / "configs"
 
 
-@pytest.mark.parametrize("name", ["nclg-mt", "nclg-mt-lite", "nclg-mt-lite-infant"])
+@pytest.mark.parametrize("name", ["nclg-mt", "nclg-mt-lite-stage1", "nclg-mt-lite", "nclg-mt-lite-infant"])
 def test_shipped_configs_load_with_paper_weights(name: str) -> None:
     config = load_config(CONFIGS / f"{name}.toml")
     assert config.name == name

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.rating.image_view import ImageView
-from app.rating.style import REASON_BUTTON, REASON_KEYS, REASON_TEXT, REASON_TIPS, SCALE_TEXT, SCALE_TIP, restyle
+from app.rating.style import REASONS, SCALE_TEXT, SCALE_TIP, restyle
 from studies.options import SCALE_MAX, SCALE_MIN, InvalidReason, Scale
 from studies.rating import OutputView, Questions
 
@@ -85,8 +85,8 @@ class OutputCard(QFrame):
         reasons = QGridLayout()
         reasons.setSpacing(4)
         for i, reason in enumerate(InvalidReason):
-            button = _button(f"{REASON_BUTTON[reason]}  ({REASON_KEYS[reason]})", "reason",
-                             tip=f"{REASON_TEXT[reason]}: {REASON_TIPS[reason]}")
+            label = REASONS[reason]
+            button = _button(f"{label.button}  ({label.key})", "reason", tip=f"{label.text}: {label.tip}")
             button.clicked.connect(lambda _=False, r=reason: self.choose_reason(r))
             self.reason_group.addButton(button)
             self.reason_buttons[reason] = button
@@ -176,7 +176,7 @@ class OutputCard(QFrame):
         elif output is None or (output.valid is None and self.questions.ask_validity):
             text, state = "Not judged", ""
         elif output.valid is False:
-            reason = REASON_TEXT.get(output.invalid_reason, "") if output.invalid_reason else ""
+            reason = REASONS[output.invalid_reason].text if output.invalid_reason in REASONS else ""
             text, state = f"Invalid: {reason.lower()}" if reason else "Invalid", "invalid"
         elif output.valid:
             rank = f" · rank {output.rank}" if output.rank is not None else ""

@@ -29,7 +29,7 @@ from app.rating.image_view import ImageView, ViewGroup
 from app.rating.output_card import OutputCard
 from app.rating.outputs_area import Footer, OutputsArea
 from app.rating.ranking import RankingList, moved
-from app.rating.style import RATING_STYLE, REASON_KEYS, restyle
+from app.rating.style import RATING_STYLE, REASONS, restyle
 from studies.database import Database
 from studies.errors import StudyError
 from studies.options import InvalidReason, Scale
@@ -242,8 +242,8 @@ class RatingWindow(QWidget):
             key(str(n), lambda n=n: self.select(n - 1))
         key("V", lambda: self.mark_valid())
         key("I", lambda: self.mark_invalid())
-        for reason, letter in REASON_KEYS.items():
-            key(letter, lambda r=reason: self.mark_invalid(r))
+        for reason, label in REASONS.items():
+            key(label.key, lambda r=reason: self.mark_invalid(r))
         key("Alt+Up", lambda: self.move_in_ranking(-1))
         key("Alt+Down", lambda: self.move_in_ranking(1))
         key("R", self.accept_ranking)

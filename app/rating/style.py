@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtWidgets import QWidget
 
 from studies.options import InvalidReason, Scale
@@ -19,29 +21,23 @@ INVALID_COLOUR = "#d2483f"
 ACCENT = "#4c8dd6"
 PENDING = "#d8a23a"
 
-REASON_TEXT = {
-    InvalidReason.TOO_BLURRY: "Too blurry",
-    InvalidReason.IMPLAUSIBLE_ANATOMY: "Implausible anatomy",
-    InvalidReason.ARTIFACTS: "Artifacts",
-    InvalidReason.OTHER: "Other",
-}
-REASON_BUTTON = {
-    InvalidReason.TOO_BLURRY: "Blurry",
-    InvalidReason.IMPLAUSIBLE_ANATOMY: "Anatomy",
-    InvalidReason.ARTIFACTS: "Artifacts",
-    InvalidReason.OTHER: "Other",
-}
-REASON_KEYS = {
-    InvalidReason.TOO_BLURRY: "B",
-    InvalidReason.IMPLAUSIBLE_ANATOMY: "A",
-    InvalidReason.ARTIFACTS: "X",
-    InvalidReason.OTHER: "O",
-}
-REASON_TIPS = {
-    InvalidReason.TOO_BLURRY: "The filled area is too blurry to judge.",
-    InvalidReason.IMPLAUSIBLE_ANATOMY: "Anatomy no real face has, e.g. a third nostril or a floating lip.",
-    InvalidReason.ARTIFACTS: "Visible artifacts: seams, stripes, colour blotches, checkerboard patterns.",
-    InvalidReason.OTHER: "Another problem: describe it in the note field.",
+@dataclass(frozen=True)
+class ReasonLabel:
+    """How one invalid reason is shown: full text, short button text, keyboard key, tooltip."""
+
+    text: str
+    button: str
+    key: str
+    tip: str
+
+
+REASONS = {
+    InvalidReason.TOO_BLURRY: ReasonLabel("Too blurry", "Blurry", "B", "The filled area is too blurry to judge."),
+    InvalidReason.IMPLAUSIBLE_ANATOMY: ReasonLabel(
+        "Implausible anatomy", "Anatomy", "A", "Anatomy no real face has, e.g. a third nostril or a floating lip."),
+    InvalidReason.ARTIFACTS: ReasonLabel(
+        "Artifacts", "Artifacts", "X", "Visible artifacts: seams, stripes, colour blotches, checkerboard patterns."),
+    InvalidReason.OTHER: ReasonLabel("Other", "Other", "O", "Another problem: describe it in the note field."),
 }
 SCALE_TEXT = {
     Scale.NASAL_FORM: "Nasal form",
