@@ -14,8 +14,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from inference.errors import InferenceError
-from studies.errors import StudyError
+from app.workers import EXPECTED_ERRORS
 from studies.study_setup import Generate, Prepare, StudySetup
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ class GenerationWorker(QObject):
                 self.finished.emit(self._setup.get_study(self._study_id))
         except BaseException as exc:  # delivered to the GUI thread, which shows it
             self._passphrase = ""
-            if not isinstance(exc, (InferenceError, StudyError, OSError)):
+            if not isinstance(exc, EXPECTED_ERRORS):
                 log.error("Output generation failed:\n%s", traceback.format_exc())
             self.failed.emit(exc)
 
