@@ -232,31 +232,25 @@ def main() -> int:
     for name, medians in stages.items():
         print(f"{name:46}" + "".join(f"{medians[s] * 1e3:10.1f}" for s in (*STAGES, "total")))
 
-    print("\nForward pass, our network vs the naive reference (published landmark-map loop), same weights:")
-    report["naive_reference"] = {}
-    for net_name, (_, width) in NETWORKS.items():
-        r = bench_naive(width, args.repeats)
-        report["naive_reference"][net_name] = r
-        print(f"  {net_name:18} ours {r['forward_ours_s'] * 1e3:8.1f} ms   naive {r['forward_naive_s'] * 1e3:8.1f} ms"
-              f"   naive/ours {r['naive_over_ours']:.3f}   landmark map alone: ours {r['map_ours_ms']:.3f} ms,"
-              f" naive {r['map_naive_ms']:.3f} ms   identical outputs: {r['outputs_identical']}")
-
-    print("\nbf16 autocast vs fp32 on the CPU (forward pass, batch of 1, random weights):")
-    report["bf16_vs_fp32"] = {}
-    for net_name, (_, width) in NETWORKS.items():
-        r = bench_bf16(width, args.repeats)
-        report["bf16_vs_fp32"][net_name] = r
-        print(f"  {net_name:18} fp32 {r['fp32_s'] * 1e3:8.1f} ms   bf16 {r['bf16_s'] * 1e3:8.1f} ms"
-              f"   bf16/fp32 {r['bf16_over_fp32']:.3f}   max |diff| image {r['max_abs_diff_image']:.4f}"
-              f" ({r['max_abs_diff_image_uint8']:.0f}/255)   landmarks {r['max_abs_diff_landmarks']:.4f}")
-
-    print("\nHarmonic coarse stage (forward with it vs the same weights without it, batch of 1):")
-    report["coarse_fill"] = {}
-    for net_name, (_, width) in NETWORKS.items():
-        r = bench_coarse_fill(width, args.repeats)
-        report["coarse_fill"][net_name] = r
-        print(f"  {net_name:18} without {r['forward_plain_s'] * 1e3:8.1f} ms   with {r['forward_coarse_s'] * 1e3:8.1f} ms"
-              f"   with/without {r['coarse_over_plain']:.3f}   fill alone {r['fill_alone_ms']:.1f} ms")
+    sections = [
+        ("naive_reference", "Forward pass, our network vs the naive reference (published landmark-map loop), same weights:",
+         bench_naive, lambda r: f"ours {r['forward_ours_s'] * 1e3:8.1f} ms   naive {r['forward_naive_s'] * 1e3:8.1f} ms"
+         f"   naive/ours {r['naive_over_ours']:.3f}   landmark map alone: ours {r['map_ours_ms']:.3f} ms,"
+         f" naive {r['map_naive_ms']:.3f} ms   identical outputs: {r['outputs_identical']}"),
+        ("bf16_vs_fp32", "bf16 autocast vs fp32 on the CPU (forward pass, batch of 1, random weights):",
+         bench_bf16, lambda r: f"fp32 {r['fp32_s'] * 1e3:8.1f} ms   bf16 {r['bf16_s'] * 1e3:8.1f} ms"
+         f"   bf16/fp32 {r['bf16_over_fp32']:.3f}   max |diff| image {r['max_abs_diff_image']:.4f}"
+         f" ({r['max_abs_diff_image_uint8']:.0f}/255)   landmarks {r['max_abs_diff_landmarks']:.4f}"),
+        ("coarse_fill", "Harmonic coarse stage (forward with it vs the same weights without it, batch of 1):",
+         bench_coarse_fill, lambda r: f"without {r['forward_plain_s'] * 1e3:8.1f} ms   with {r['forward_coarse_s'] * 1e3:8.1f} ms"
+         f"   with/without {r['coarse_over_plain']:.3f}   fill alone {r['fill_alone_ms']:.1f} ms"),
+    ]
+    for key, title, bench, describe in sections:
+        print(f"\n{title}")
+        report[key] = {}
+        for net_name, (_, width) in NETWORKS.items():
+            report[key][net_name] = result = bench(width, args.repeats)
+            print(f"  {net_name:18} {describe(result)}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0
