@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from test_training_support import mini_faces
-from training.data.sources import FaceRecord, parse_utkface_name, read_celeba, read_folder, read_utkface
+from training.data.sources import FaceRecord, parse_utkface_name, read_celeba, read_folder
 from training.data.splits import assign_split
 from training.errors import DataError, PrivacyError
 

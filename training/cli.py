@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from training.config import REPO_ROOT, load_config, parse_override, resolve
+from training.config import load_config, parse_override, resolve
 from training.errors import TrainingError
 
 
