@@ -88,3 +88,11 @@ def test_init_from_keeps_the_listed_modules_fresh(setup, tmp_path: Path) -> None
     assert new["to_rgb.1.weight"].abs().sum() == 0 and old["to_rgb.1.weight"].abs().sum() > 0
     assert all(torch.equal(new[k], old[k]) for k in new if not k.startswith("to_rgb"))
     assert stage2.train(2).step == 2
+
+    from inference.checkpoints import load_checkpoint
+    from training.export import export_run
+
+    _, card = load_checkpoint(export_run(tmp_path / "stage2", tmp_path / "export", "nclg-mt-lite"))
+    assert card["architecture"]["kwargs"] == {"width": 0.125, "coarse_fill": "harmonic"}
+    lineage = card["training"]["initialised_from"]
+    assert [(e["run"], e["steps"], len(e["history"])) for e in lineage] == [(str(tmp_path / "stage1"), 1, 1)]

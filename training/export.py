@@ -60,6 +60,32 @@ def build_card(run_dir: Path, name: str, step: int, evaluation: dict[str, Any] |
     }
 
 
+def _read_history(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / "history.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+def _lineage(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs this one started from (``train.init_from``), nearest first, with their steps and schedules,
+    so a card tells the whole training of weights that were fine-tuned in stages."""
+    from training.loop import load_state
+
+    chain: list[dict[str, Any]] = []
+    source = config["train"].get("init_from", "")
+    while source and len(chain) < 10:
+        folder = resolve(source)
+        run_dir = folder if folder.is_dir() else folder.parent
+        state_file = folder / "state.pt" if folder.is_dir() else folder
+        entry: dict[str, Any] = {"run": source}
+        if state_file.is_file():
+            entry["steps"] = int(load_state(state_file)["step"])
+        entry["history"] = _read_history(run_dir)
+        chain.append(entry)
+        parent = run_dir / "config.json"
+        source = json.loads(parent.read_text())["train"].get("init_from", "") if parent.is_file() else ""
+    return chain
+
+
 def export_run(run_dir: Path, out: Path | None = None, name: str | None = None, evaluation: Path | None = None,
                weights: str = "latest", history: list[dict[str, Any]] | None = None) -> Path:
     """Write the run's generator (latest state or best validation) and its card; returns the folder."""
@@ -83,9 +109,10 @@ def export_run(run_dir: Path, out: Path | None = None, name: str | None = None, 
     eval_data = json.loads(evaluation.read_text()) if evaluation else None
     if eval_data is not None and (evaluation.parent / "evaluation.md").is_file():
         eval_data["table_markdown"] = (evaluation.parent / "evaluation.md").read_text()
-    if history is None and (run_dir / "history.jsonl").is_file():
-        history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines() if line.strip()]
+    if history is None:
+        history = _read_history(run_dir)
     card = build_card(run_dir, name, int(state["step"]), eval_data, history)
     card["training"]["exported_weights"] = weights
+    card["training"]["initialised_from"] = _lineage(config)
     with torch.no_grad():
         return save_checkpoint(model, out or shipped_weights_dir() / name, card)
