@@ -61,7 +61,7 @@ def test_report_text_matches_the_analysis(study, tmp_path: Path) -> None:
         assert model in text
     for summary in analysis.overall:
         row = f"{summary.model} {summary.n_rated} {summary.n_valid} {100 * summary.valid_probability:.0f} %"
-        assert row in text, row
+        assert row.replace(" ", "") in text.replace(" ", ""), row  # pdftotext may drop the space in "0 %"
     f = analysis.friedman
     assert f is not None and f"{f.statistic:.2f} (df {f.df})" in text
     assert f"Kendall's W = {f.kendall_w:.2f}" in text
