@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import torch
 
-from inference.models.base import InpaintModel
+from inference.models.base import InpaintModel, TorchInpaintModel
 from inference.models.coarse_fill import harmonic_fill
 from inference.models.registry import ModelSpec, register_model
 
@@ -25,15 +25,14 @@ class OpenCVInpaint(InpaintModel):
         return np.stack(filled), None
 
 
-class HarmonicFill(InpaintModel):
-    """Shown on its own so a study can tell what the network adds to its coarse stage."""
+class HarmonicFillNetwork(torch.nn.Module):
+    """The fill alone, called like a network (no weights, no landmarks), so ``TorchInpaintModel`` runs it.
 
-    @torch.inference_mode()
-    def _fill(self, images: np.ndarray, holes: np.ndarray) -> tuple[np.ndarray, None]:
-        image_t = torch.from_numpy(np.ascontiguousarray(images)).to(self.device).permute(0, 3, 1, 2).float().div_(255)
-        hole_t = torch.from_numpy(np.ascontiguousarray(holes)).to(self.device).unsqueeze(1).float()
-        out = harmonic_fill(image_t, hole_t)
-        return out.clamp_(0, 1).mul_(255).round_().byte().permute(0, 2, 3, 1).cpu().numpy(), None
+    Shown on its own so a study can tell what the NCLG-MT networks add to their coarse stage.
+    """
+
+    def forward(self, image: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return harmonic_fill(image, hole), None
 
 
 for _name, _display, _flag, _paper in [
@@ -50,5 +49,5 @@ register_model(ModelSpec(
     name="harmonic-fill", display_name="Harmonic fill (classical)", needs=_NEEDS, resolution=256, neural=False,
     description="The smoothest surface meeting the hole's border (Laplace equation, solved coarse to fine); "
                 "no learned weights. The coarse stage of the shipped NCLG-MT lite networks.",
-    builder=HarmonicFill,
+    builder=lambda spec, device: TorchInpaintModel(spec, device, HarmonicFillNetwork()),
 ))

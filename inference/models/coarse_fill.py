@@ -51,8 +51,6 @@ def _four_neighbour_mean(x: torch.Tensor) -> torch.Tensor:
 def _known_mean(weighted: torch.Tensor, weight: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
     """Mean of the known pixels under each cell; cells with none get the image's known mean (then grey)."""
     mean = weighted / weight.clamp_min(1e-6)
-    if bool((weight > 0).all()):
-        return mean
     total = weight.sum(dim=(2, 3), keepdim=True)
     fallback = torch.where(total > 0, weighted.sum(dim=(2, 3), keepdim=True) / total.clamp_min(1e-6),
                            torch.full_like(total, 0.5))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from inference.checkpoints import load_checkpoint
@@ -21,17 +23,22 @@ def build_network_from_card(card: dict) -> torch.nn.Module:
     return cls(**arch.get("kwargs", {}))
 
 
-def _build(spec: ModelSpec, device: torch.device) -> TorchInpaintModel:
-    status = spec.weights_status()
-    if not status.available or status.folder is None:
-        raise WeightsMissingError(f"{spec.display_name} cannot run: {status.reason}")
-    state, card = load_checkpoint(status.folder)
+def model_from_folder(spec: ModelSpec, folder: Path, device: torch.device) -> TorchInpaintModel:
+    """The network in a checkpoint folder, run as ``spec`` (shipped weights, or an exported run under evaluation)."""
+    state, card = load_checkpoint(folder)
     network = build_network_from_card(card)
     try:
         network.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise CheckpointError(f"The weights in {status.folder} do not fit the architecture in the card: {exc}") from exc
+        raise CheckpointError(f"The weights in {folder} do not fit the architecture in the card: {exc}") from exc
     return TorchInpaintModel(spec, device, network)
+
+
+def _build(spec: ModelSpec, device: torch.device) -> TorchInpaintModel:
+    status = spec.weights_status()
+    if not status.available or status.folder is None:
+        raise WeightsMissingError(f"{spec.display_name} cannot run: {status.reason}")
+    return model_from_folder(spec, status.folder, device)
 
 
 _NEEDS = frozenset({"image", "mask"})

@@ -39,14 +39,9 @@ def _load(name: str, device: str | None, folder: Path | None):
 
     if folder is None:
         return load_model(name, device)
-    from inference.checkpoints import load_checkpoint
-    from inference.models.base import TorchInpaintModel
-    from inference.models.landmark_guided import build_network_from_card
+    from inference.models.landmark_guided import model_from_folder
 
-    state, card = load_checkpoint(folder)
-    network = build_network_from_card(card)
-    network.load_state_dict(state, strict=True)
-    return TorchInpaintModel(get_spec(name), select_device(device), network)
+    return model_from_folder(get_spec(name), folder, select_device(device))
 
 
 def _predict(model, cases: list[EvalCase], chunk: int = 16) -> tuple[list[np.ndarray], float]:
