@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -34,8 +33,6 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(DISPLAY_NAME)
@@ -44,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if icon_path().is_file():
         app.setWindowIcon(QIcon(str(icon_path())))
 
+    from app.logfile import setup_logging
     from app.settings import default_settings_path, load_settings
     from app.windows.main_window import MainWindow
 
@@ -52,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.data_dir is not None:  # a one-session override: never written back to the settings file
         settings = settings.with_changes(data_dir=args.data_dir)
         settings_path = None
+    setup_logging(settings.data_dir)
     window = MainWindow(settings, settings_path=settings_path)
     window.show()
     if args.photo is not None:

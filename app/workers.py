@@ -20,8 +20,9 @@ from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThread, QThrea
 from PySide6.QtGui import QImage
 
 from app.canvas.images import pyramid_images
+from app.logfile import current_log_file
 from inference.errors import InferenceError
-from studies.errors import StudyError
+from studies.errors import DatabaseError, StudyError
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,25 @@ EXPECTED_ERRORS = (InferenceError, StudyError, OSError)
 
 
 def describe_error(exc: BaseException) -> str:
-    """Messages of our typed errors are written for clinicians; anything else gets a plain prefix."""
+    """Messages of our typed errors are written for clinicians; anything else gets a plain prefix.
+
+    Database failures and unexpected errors name the log file (when there is one), where the
+    details are.
+    """
+    if isinstance(exc, DatabaseError):
+        return f"{exc}{_see_log()}"
     if isinstance(exc, (InferenceError, StudyError)):
         return str(exc)
     if isinstance(exc, OSError):
         return f"A file could not be read or written: {exc.strerror or exc}."
-    return f"Unexpected error ({type(exc).__name__}: {exc}). The details were written to the log."
+    log_file = current_log_file()
+    where = f"The details were written to the log file {log_file}." if log_file else "See the console for details."
+    return f"Unexpected error ({type(exc).__name__}: {exc}). {where}"
+
+
+def _see_log() -> str:
+    log_file = current_log_file()
+    return f" (Details: {log_file})" if log_file else ""
 
 
 # ---------------------------------------------------------------- one-shot tasks

@@ -2,6 +2,7 @@
 
     python -m inference models [--json]
     python -m inference predict --image P --mask M --model NAME --out O [--landmarks-out L] [--device D]
+                                [--mask-space photo|crop]
     python -m inference predict --image DIR --mask DIR --model NAME --out DIR
 
 Bad input ends with one clear line on stderr and a non-zero exit code (2), never a traceback;
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from inference.errors import ImageWriteError, InferenceError
+from inference.errors import ImageWriteError, InferenceError, MaskError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -61,8 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--image", action="append", required=True, type=Path,
                          help="photo (JPEG, PNG, TIFF, BMP, DICOM) or a folder of photos; repeat for several")
     predict.add_argument("--mask", action="append", required=True, type=Path,
-                         help="mask PNG (white = area to fill) at photo or crop resolution, or a folder of "
+                         help="mask PNG (white = area to fill) of the photo's size, or a folder of "
                               "masks named like the photos (NAME.png or NAME_mask.png); one per --image")
+    predict.add_argument("--mask-space", choices=("photo", "crop"), default="photo",
+                         help="what the masks were drawn on: the photo (default, same size as the photo) or "
+                              "the model's square face crop (e.g. 256 x 256); never guessed from the size")
     predict.add_argument("--model", required=True, help="model name (see 'models')")
     predict.add_argument("--out", required=True, type=Path,
                          help="result file (.png/.jpg) for one photo, or a folder for several")
@@ -131,10 +135,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     model = load_model(args.model, args.device)
     print(f"{model.spec.display_name} on {describe_device(model.device)}; {len(jobs)} photo(s)", file=sys.stderr)
     pipeline = FacePipeline(feather_px=args.feather)
-    loaders = [functools.partial(_load_case, pipeline, job, face_box) for job in jobs]
+    loaders = [functools.partial(_load_case, pipeline, job, face_box, args.mask_space) for job in jobs]
     failures = 0
     with tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=len(jobs) < 2) as progress:
-        for outcome in pipeline.predict_many(loaders, model, args.batch_size):
+        for outcome in pipeline.predict_many(loaders, model, args.batch_size, args.mask_space):
             job = jobs[outcome.index]
             try:
                 if outcome.error is not None:
@@ -228,11 +232,16 @@ def _parse_box(text: str) -> tuple[float, float, float, float]:
 
 
 def _load_case(pipeline: "FacePipeline", job: Job, face_box: tuple[float, float, float, float] | None,
-               ) -> tuple["np.ndarray", "np.ndarray", "FaceAnalysis | None"]:
+               mask_space: str = "photo") -> tuple["np.ndarray", "np.ndarray", "FaceAnalysis | None"]:
     from inference.io.photo import load_mask, load_photo
 
     photo = load_photo(job.image)
     mask = load_mask(job.mask)
+    if mask_space == "photo" and mask.shape != photo.rgb.shape[:2]:
+        h, w = photo.rgb.shape[:2]
+        raise MaskError(f"The mask {job.mask.name} is {mask.shape[1]} x {mask.shape[0]} pixels; it must match the "
+                        f"photo {job.image.name} ({w} x {h}). For a mask drawn on the model's face crop, "
+                        "add --mask-space crop.")
     analysis = pipeline.analyse_manual(photo.rgb, face_box) if face_box else None
     return photo.rgb, mask, analysis
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -24,6 +25,7 @@ from inference.io.photo import Photo
 from inference.models.base import InpaintModel
 
 _MIN_MANUAL_BOX = 16  # pixels; a smaller square cannot hold a face the network could work on
+MIN_PHOTO_SIDE = 32  # pixels; a smaller photo cannot hold a face the detector could find
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ class CaseOutcome:
     error: InferenceError | None
 
 
+MaskSpace = Literal["photo", "crop"]
+"""What a mask was drawn on: the full photo, or the model's square face crop."""
+
 CaseLoader = Callable[[], tuple[np.ndarray, np.ndarray, "FaceAnalysis | None"]]
 
 
@@ -104,6 +109,10 @@ class FacePipeline:
     def analyse(self, rgb: np.ndarray) -> FaceAnalysis:
         """Detect the largest face and its 68 landmarks; ``NoFaceError`` if there is none."""
         _check_rgb(rgb)
+        h, w = rgb.shape[:2]
+        if min(h, w) < MIN_PHOTO_SIDE:
+            raise NoFaceError(f"This photo is only {w} x {h} pixels, too small to hold a face (at least "
+                              f"{MIN_PHOTO_SIDE} pixels wide and high are needed). Open the full-size photo.")
         start = time.perf_counter()
         faces = detect_faces(rgb, allow_cnn_fallback=self.allow_cnn_fallback)
         detected = time.perf_counter()
@@ -132,29 +141,37 @@ class FacePipeline:
     # ------------------------------------------------------------ preparing the network input
 
     def prepare(self, rgb: np.ndarray, mask: np.ndarray, resolution: int,
-                analysis: FaceAnalysis | None = None) -> PreparedCase:
-        """Crop photo and mask for a model of ``resolution``; the mask is at photo or crop resolution."""
+                analysis: FaceAnalysis | None = None, mask_space: MaskSpace = "photo") -> PreparedCase:
+        """Crop photo and mask for a model of ``resolution``.
+
+        ``mask_space`` says what the mask was drawn on: the photo (default) or the model's face crop
+        (``resolution`` square). It is never guessed from the size: a square photo mask of the crop's
+        size would otherwise be pasted onto the wrong part of the face.
+        """
         _check_rgb(rgb)
+        mask = _as_bool_mask(mask)
+        h, w = rgb.shape[:2]
+        if mask_space == "photo" and mask.shape != (h, w):
+            raise MaskError(f"The mask is {mask.shape[1]} x {mask.shape[0]} pixels; it must match the photo "
+                            f"({w} x {h}).")
+        if mask_space == "crop" and mask.shape != (resolution, resolution):
+            raise MaskError(f"The face-crop mask is {mask.shape[1]} x {mask.shape[0]} pixels; it must be "
+                            f"{resolution} x {resolution} (the model's face crop).")
+        if mask_space not in ("photo", "crop"):
+            raise InferenceError(f"Unknown mask space {mask_space!r}: use 'photo' or 'crop'.")
+        if not mask.any():
+            raise MaskError("The mask has no painted region, so there is nothing to fill.")
         if analysis is None:
             analysis = self.analyse(rgb)
         start = time.perf_counter()
         crop = analysis.crop
-        mask = _as_bool_mask(mask)
-        if mask.shape == rgb.shape[:2]:
+        if mask_space == "photo":
             bounds = mask_bounds(mask)
-            if bounds is None:
-                raise MaskError("The mask has no painted region, so there is nothing to fill.")
             _check_inside_crop(bounds, crop)
             crop_hole = _photo_mask_to_crop(mask, bounds, crop, resolution)
-        elif mask.shape == (resolution, resolution):
-            if not mask.any():
-                raise MaskError("The mask has no painted region, so there is nothing to fill.")
+        else:
             crop_hole = mask
             mask, bounds = _crop_mask_to_photo(mask, crop, rgb.shape[:2])
-        else:
-            h, w = rgb.shape[:2]
-            raise MaskError(f"The mask is {mask.shape[1]} x {mask.shape[0]} pixels; it must match the photo "
-                            f"({w} x {h}) or the face crop ({resolution} x {resolution}).")
         crop_image = crop.extract(rgb, resolution)
         timings = dict(analysis.timings, prepare=time.perf_counter() - start)
         return PreparedCase(rgb, mask, bounds, analysis, crop_image, crop_hole, timings)
@@ -194,13 +211,13 @@ class FacePipeline:
         return results
 
     def predict(self, photo: Photo | np.ndarray, mask: np.ndarray, model: InpaintModel,
-                analysis: FaceAnalysis | None = None) -> PipelineResult:
+                analysis: FaceAnalysis | None = None, mask_space: MaskSpace = "photo") -> PipelineResult:
         """One photo: analyse (unless given), crop, inpaint, paste back."""
         rgb = photo.rgb if isinstance(photo, Photo) else photo
-        return self.run([self.prepare(rgb, mask, model.spec.resolution, analysis)], model)[0]
+        return self.run([self.prepare(rgb, mask, model.spec.resolution, analysis, mask_space)], model)[0]
 
     def predict_many(self, loaders: Iterable[CaseLoader], model: InpaintModel,
-                     batch_size: int | None = None) -> Iterator[CaseOutcome]:
+                     batch_size: int | None = None, mask_space: MaskSpace = "photo") -> Iterator[CaseOutcome]:
         """Many cases in batches; each loader returns ``(rgb, mask, analysis or None)`` when called.
 
         Loading lazily keeps at most one batch of full-size photos in memory. A case whose photo,
@@ -211,7 +228,7 @@ class FacePipeline:
         for index, loader in enumerate(loaders):
             try:
                 rgb, mask, analysis = loader()
-                pending.append((index, self.prepare(rgb, mask, model.spec.resolution, analysis)))
+                pending.append((index, self.prepare(rgb, mask, model.spec.resolution, analysis, mask_space)))
             except InferenceError as exc:
                 yield CaseOutcome(index, None, exc)
             if len(pending) >= batch_size:

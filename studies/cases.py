@@ -1,13 +1,16 @@
 """Clinical case store: cases (pseudonym + photo), their mask, and prediction records.
 
 Photos are copied into the data folder (so the case survives the original being moved) and
-referenced by a relative path and sha256. Mask PNGs are replaced atomically.
+referenced by a relative path and sha256. A new file always gets a new name and is written before
+the commit that points to it; a file the database no longer points to is removed after that commit.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from studies.database import Database
-from studies.errors import CaseError
+from studies.errors import CaseError, DuplicateCaseError
 from studies.files import (
     atomic_write_bytes,
     decode_mask_png,
@@ -42,6 +45,9 @@ class CaseInfo:
     photo_sha256: str
     has_mask: bool
     face_box: tuple[float, float, float, float] | None = None  # drawn by hand when no face was detected
+    # Pseudonyms of other cases holding the very same photo file: a family must never get another
+    # child's report, so the app shows this to the clinician.
+    same_photo_as: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,57 +92,68 @@ class CaseStore:
         uid = secrets.token_hex(16)
         suffix = source.suffix.lower() if source.suffix.isascii() and len(source.suffix) <= 6 else ".img"
         rel = f"cases/{uid}/photo{suffix}"
-        atomic_write_bytes(resolve_inside(self.db.data_dir, rel), data)
         now = utcnow()
-        with UnitOfWork(self.db) as uow:
+        with UnitOfWork(self.db) as uow, _removed_unless_committed(resolve_inside(self.db.data_dir, rel)) as path:
+            _refuse_taken_pseudonym(uow, pseudonym)
+            atomic_write_bytes(path, data)
             case = uow.cases.add(Case(uid=uid, pseudonym=pseudonym, created_at=now, updated_at=now,
                                       notes=notes, photo_path=rel, photo_sha256=sha256_bytes(data)))
             uow.commit()
-            return self._info(case, has_mask=False)
+            return self._info(case, uow)
 
     def list_cases(self, search: str | None = None) -> list[CaseInfo]:
         with UnitOfWork(self.db) as uow:
-            return [self._info(c, has_mask=uow.cases.mask(c.id) is not None) for c in uow.cases.list(search)]
+            return [self._info(c, uow) for c in uow.cases.list(search)]
 
     def get_case(self, case_id: int) -> CaseInfo:
         with UnitOfWork(self.db) as uow:
             case = uow.cases.get(case_id)
-            return self._info(case, has_mask=uow.cases.mask(case_id) is not None)
+            return self._info(case, uow)
 
     def update_case(self, case_id: int, *, pseudonym: str | None = None, notes: str | None = None) -> CaseInfo:
         with UnitOfWork(self.db) as uow:
             case = uow.cases.get(case_id)
             if pseudonym is not None:
                 case.pseudonym = _clean_pseudonym(pseudonym)
+                _refuse_taken_pseudonym(uow, case.pseudonym, case.id)
             if notes is not None:
                 case.notes = notes
             case.updated_at = utcnow()
             uow.commit()
-            return self._info(case, has_mask=uow.cases.mask(case_id) is not None)
+            return self._info(case, uow)
 
     def save_mask(self, case_id: int, mask: np.ndarray) -> MaskInfo:
-        """Store the mask (bool (H, W), True = hole); the PNG is replaced atomically."""
+        """Store the mask (bool (H, W), True = hole).
+
+        The new PNG gets a new name and the old one is removed only after the commit, so a failed
+        commit (full disk, locked database) leaves the previous mask and its stored sha256 matching.
+        """
         mask = np.asarray(mask)
         if mask.ndim != 2 or mask.dtype != bool:
             raise CaseError(f"A mask must be a 2-D true/false image; got {mask.dtype} {mask.shape}.")
         if not mask.any():
             raise CaseError("The mask is empty: paint over the cleft lip before saving.")
+        data = encode_mask_png(mask)
         with UnitOfWork(self.db) as uow:
             case = uow.cases.get(case_id)
-            data = encode_mask_png(mask)
-            rel = f"cases/{case.uid}/mask.png"
-            atomic_write_bytes(resolve_inside(self.db.data_dir, rel), data)
+            rel = f"cases/{case.uid}/mask-{secrets.token_hex(6)}.png"
             row = uow.cases.mask(case_id)
+            old_rel = None if row is None else row.file_path
             now = utcnow()
-            if row is None:
-                row = uow.cases.add_mask(Mask(case_id=case_id, file_path=rel, sha256=sha256_bytes(data),
-                                              width=mask.shape[1], height=mask.shape[0], updated_at=now))
-            else:
-                row.file_path, row.sha256, row.updated_at = rel, sha256_bytes(data), now
-                row.width, row.height = mask.shape[1], mask.shape[0]
-            case.updated_at = now
-            uow.commit()
-            return self._mask_info(row)
+            with _removed_unless_committed(resolve_inside(self.db.data_dir, rel)) as new_path:
+                atomic_write_bytes(new_path, data)
+                if row is None:
+                    row = uow.cases.add_mask(Mask(case_id=case_id, file_path=rel, sha256=sha256_bytes(data),
+                                                  width=mask.shape[1], height=mask.shape[0], updated_at=now))
+                else:
+                    row.file_path, row.sha256, row.updated_at = rel, sha256_bytes(data), now
+                    row.width, row.height = mask.shape[1], mask.shape[0]
+                case.updated_at = now
+                uow.commit()
+            info = self._mask_info(row)
+        if old_rel is not None and old_rel != rel:
+            resolve_inside(self.db.data_dir, old_rel).unlink(missing_ok=True)
+        return info
 
     def clear_mask(self, case_id: int) -> None:
         """Forget the case's mask (the clinician cleared it), so reopening shows no stale mask."""
@@ -163,7 +180,7 @@ class CaseStore:
             case.face_box_json = None if box is None else json.dumps([round(v, 2) for v in box])
             case.updated_at = utcnow()
             uow.commit()
-            return self._info(case, has_mask=uow.cases.mask(case_id) is not None)
+            return self._info(case, uow)
 
     def mask_info(self, case_id: int) -> MaskInfo | None:
         with UnitOfWork(self.db) as uow:
@@ -194,12 +211,13 @@ class CaseStore:
         with UnitOfWork(self.db) as uow:
             case = uow.cases.get(case_id)
             rel = f"cases/{case.uid}/predictions/{secrets.token_hex(8)}.png"
-            atomic_write_bytes(resolve_inside(self.db.data_dir, rel), data)
-            row = uow.cases.add_prediction(Prediction(
-                case_id=case_id, model_name=model_name, weights_sha256=weights_sha256, device=device,
-                app_version=app_version, created_at=utcnow(), image_path=rel,
-                image_sha256=sha256_bytes(data), landmarks_json=lm_json))
-            uow.commit()
+            with _removed_unless_committed(resolve_inside(self.db.data_dir, rel)) as path:
+                atomic_write_bytes(path, data)
+                row = uow.cases.add_prediction(Prediction(
+                    case_id=case_id, model_name=model_name, weights_sha256=weights_sha256, device=device,
+                    app_version=app_version, created_at=utcnow(), image_path=rel,
+                    image_sha256=sha256_bytes(data), landmarks_json=lm_json))
+                uow.commit()
             return self._prediction_info(row)
 
     def list_predictions(self, case_id: int) -> list[PredictionInfo]:
@@ -209,12 +227,13 @@ class CaseStore:
 
     # ------------------------------------------------------------------ conversions
 
-    def _info(self, case: Case, *, has_mask: bool) -> CaseInfo:
+    def _info(self, case: Case, uow: UnitOfWork) -> CaseInfo:
         return CaseInfo(id=case.id, uid=case.uid, pseudonym=case.pseudonym, created_at=case.created_at,
                         updated_at=case.updated_at, notes=case.notes,
                         photo_path=resolve_inside(self.db.data_dir, case.photo_path),
-                        photo_sha256=case.photo_sha256, has_mask=has_mask,
-                        face_box=None if case.face_box_json is None else tuple(json.loads(case.face_box_json)))
+                        photo_sha256=case.photo_sha256, has_mask=uow.cases.mask(case.id) is not None,
+                        face_box=None if case.face_box_json is None else tuple(json.loads(case.face_box_json)),
+                        same_photo_as=tuple(uow.cases.same_photo(case.photo_sha256, case.id)))
 
     def _mask_info(self, row: Mask) -> MaskInfo:
         return MaskInfo(case_id=row.case_id, file_path=resolve_inside(self.db.data_dir, row.file_path),
@@ -227,6 +246,24 @@ class CaseStore:
                               app_version=row.app_version, created_at=row.created_at,
                               image_path=resolve_inside(self.db.data_dir, row.image_path),
                               image_sha256=row.image_sha256, landmarks=lm)
+
+
+@contextmanager
+def _removed_unless_committed(path: Path) -> Iterator[Path]:
+    """A new file for a row being committed: if the block fails, the file is removed again."""
+    try:
+        yield path
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _refuse_taken_pseudonym(uow: UnitOfWork, pseudonym: str, own_id: int | None = None) -> None:
+    """Two cases with one pseudonym (any letter case) would show as identical rows: refused."""
+    other = uow.cases.by_pseudonym(pseudonym)
+    if other is not None and other.id != own_id:
+        raise DuplicateCaseError(f"A case with the pseudonym {other.pseudonym!r} already exists (created "
+                                 f"{other.created_at:%Y-%m-%d}). Open that case, or enter a different pseudonym.")
 
 
 def _clean_pseudonym(pseudonym: str) -> str:

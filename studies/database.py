@@ -8,7 +8,10 @@ and a database written by a newer app version is refused rather than touched.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,14 +20,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from studies.errors import DatabaseError, DatabaseTooNewError
+from studies.errors import DatabaseError, DatabaseTooNewError, DatabaseWriteError
+from studies.schema import Base
 
 DEFAULT_FILENAME = "cleftlip.sqlite3"
+_RAW_ERRORS = (SQLAlchemyError, sqlite3.Error)
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -78,42 +84,89 @@ def current_revision(url: str) -> str | None:
 
 
 def migrate(url: str, *, backup: bool = True) -> str:
-    """Bring the database at ``url`` to the newest schema; return the revision it is at."""
+    """Bring the database at ``url`` to the newest schema; return the revision it is at.
+
+    On SQLite the whole check-and-upgrade runs in one ``BEGIN EXCLUSIVE`` transaction, DDL
+    included: a crash leaves the file as it was, and of two programs opening a fresh folder at
+    once the second waits for the first and then finds the schema made.
+    """
     cfg = _alembic_config()
     script = ScriptDirectory.from_config(cfg)
     head = head_revision()
     known = {rev.revision for rev in script.walk_revisions()}
     # Migrations run with foreign keys off: SQLite batch mode re-creates tables, and cascades
     # must not fire while it does. Integrity is checked after the upgrade instead.
-    engine = _make_engine(url, foreign_keys=False)
+    engine = _make_engine(url, foreign_keys=False, exclusive=True)
     try:
-        with engine.connect() as conn:
+        with engine.begin() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
             if current is not None and current not in known:
                 raise DatabaseTooNewError(
                     "This database was written by a newer version of the app "
                     f"(schema {current}). Please update the app; the database was not changed."
                 )
-            if current is None and _has_foreign_tables(conn):
-                raise DatabaseError(
-                    "This file is not a database of this app (it has tables but no schema version)."
-                )
-        if current == head:
-            return head
-        if current is not None and backup and engine.dialect.name == "sqlite":
-            backup_sqlite(url, tag=current)
-        with engine.begin() as conn:
+            if current is None:
+                _clear_half_made_schema(conn)
+            if current == head:
+                return head
+            if current is not None and backup and engine.dialect.name == "sqlite":
+                backup_sqlite(url, tag=current)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             if engine.dialect.name == "sqlite":
                 problems = conn.execute(text("PRAGMA foreign_key_check")).fetchall()
                 if problems:
                     raise DatabaseError(f"The upgraded database has broken references: {problems[:5]}")
-    except SQLAlchemyError as exc:
-        raise DatabaseError(f"The database could not be opened or upgraded: {exc}") from exc
+    except (SQLAlchemyError, sqlite3.Error) as exc:
+        raise DatabaseError(f"The database could not be opened or upgraded. {describe_database_error(exc)}") from exc
     finally:
         engine.dispose()
     return head
+
+
+def describe_database_error(exc: BaseException) -> str:
+    """A message for the clinician about a failed database operation (no SQL, no values)."""
+    text_ = str(getattr(exc, "orig", None) or exc).lower()
+    if "locked" in text_ or "busy" in text_:
+        return ("The database is busy: another window or program is using it. Nothing was saved; "
+                "wait a moment and try again.")
+    if "full" in text_ or "disk i/o" in text_ or "no space" in text_:
+        return ("The disk that holds the app's data folder is full or cannot be written. Nothing was saved; "
+                "free some space and try again.")
+    if "readonly" in text_ or "read-only" in text_ or "permission" in text_ or "unable to open" in text_:
+        return "The app's data folder cannot be written (no permission, or a read-only disk). Nothing was saved."
+    if "malformed" in text_ or "not a database" in text_ or "corrupt" in text_:
+        return "The database file is damaged. Nothing was saved; restore it from a backup copy."
+    return f"A database operation failed ({type(getattr(exc, 'orig', None) or exc).__name__}). Nothing was saved."
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn any SQLAlchemy or SQLite error inside the block into a typed ``DatabaseWriteError``."""
+    try:
+        yield
+    except _RAW_ERRORS as exc:
+        _log_failure(exc)
+        raise DatabaseWriteError(describe_database_error(exc)) from exc
+
+
+def end_session(session: Session, exc: BaseException | None) -> None:
+    """End a unit of work: roll back anything uncommitted, close, and type a raw database error."""
+    with database_errors():
+        try:
+            session.rollback()  # no-op after commit(); undoes anything left uncommitted
+        finally:
+            session.close()
+    if isinstance(exc, _RAW_ERRORS):
+        _log_failure(exc)
+        raise DatabaseWriteError(describe_database_error(exc)) from exc
+
+
+def _log_failure(exc: BaseException) -> None:
+    """Log SQLite's own message only: SQLAlchemy's text quotes the SQL parameters (patient data)."""
+    orig = getattr(exc, "orig", None) or exc
+    detail = str(orig) if isinstance(orig, sqlite3.Error) else ""
+    log.warning("Database operation failed: %s %s", type(orig).__name__, detail)
 
 
 def backup_sqlite(url: str, *, tag: str = "") -> Path | None:
@@ -146,12 +199,27 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def _has_foreign_tables(conn: object) -> bool:
-    names = set(inspect(conn).get_table_names())  # type: ignore[arg-type]
-    return bool(names - {"alembic_version"})
+def _clear_half_made_schema(conn: Connection) -> None:
+    """No schema version: a fresh file, one of ours left half made by an older version, or a stranger.
+
+    Our own tables with no rows in any of them are what an interrupted first start leaves; they
+    are dropped (in the caller's transaction) so the schema is made again. Anything else is refused.
+    """
+    names = set(inspect(conn).get_table_names()) - {"alembic_version"}
+    if not names:
+        return
+    ours = set(Base.metadata.tables)
+    if not names <= ours:
+        raise DatabaseError("This file is not a database of this app (it has tables but no schema version).")
+    if any(conn.execute(select(func.count()).select_from(Base.metadata.tables[n])).scalar() for n in names):
+        raise DatabaseError("This database has data but no schema version; it was not changed. "
+                            "Restore it from a backup copy or choose another data folder.")
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name in names:
+            table.drop(conn)
 
 
-def _make_engine(url: str, *, foreign_keys: bool) -> Engine:
+def _make_engine(url: str, *, foreign_keys: bool, exclusive: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
@@ -163,11 +231,18 @@ def _make_engine(url: str, *, foreign_keys: bool) -> Engine:
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
         cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=30000")  # first: the pragmas below may wait for another process
         cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         if path is not None:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")  # an answer that was acknowledged survives a crash
-        cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+        if exclusive:
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, so DDL is inside the transaction
+
+    if exclusive:
+        @event.listens_for(engine, "begin")
+        def _begin_exclusive(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN EXCLUSIVE")
 
     return engine

@@ -15,12 +15,20 @@ class DatabaseTooNewError(DatabaseError):
     """The database was written by a newer version of the app than this one."""
 
 
+class DatabaseWriteError(DatabaseError):
+    """A read or write failed (disk full, database locked, no permission); nothing was saved."""
+
+
 class NotFoundError(StudyError):
     """A case, study, rater or item that was asked for does not exist."""
 
 
 class CaseError(StudyError):
     """Bad input for the clinical case store (photo, mask, prediction)."""
+
+
+class DuplicateCaseError(CaseError):
+    """Another case already has this pseudonym."""
 
 
 class StudyStateError(StudyError):

@@ -11,7 +11,10 @@ import numpy as np
 from PIL import Image
 
 from inference.atomic import atomic_write_bytes as _atomic_write_bytes
+from inference.errors import MaskError
 from inference.hashing import sha256_of as sha256_file  # noqa: F401  (re-exported)
+from inference.io.photo import encode_mask_png as _encode_mask_png
+from inference.io.photo import load_mask
 from studies.errors import StudyError
 
 FIXED_MTIME = 946684800  # 2000-01-01 UTC: every study image carries the same file times
@@ -49,15 +52,16 @@ def encode_png(rgb: np.ndarray) -> bytes:
 
 
 def encode_mask_png(mask: np.ndarray) -> bytes:
-    """Mask PNG convention of the app: 8-bit grey, white (255) = hole, black = keep."""
-    buf = io.BytesIO()
-    Image.fromarray(np.where(mask, 255, 0).astype(np.uint8), mode="L").save(buf, format="PNG")
-    return buf.getvalue()
+    """Mask PNG convention of the app (white = hole), through the one mask codec in ``inference.io``."""
+    return _encode_mask_png(mask)
 
 
 def decode_mask_png(path: Path) -> np.ndarray:
-    with Image.open(path) as img:
-        return np.asarray(img.convert("L")) >= 128
+    """Read a stored mask with the same reader as the app and CLI (orientation, alpha, 16 bit)."""
+    try:
+        return load_mask(path, require_hole=False)
+    except MaskError as exc:
+        raise StudyError(str(exc)) from exc
 
 
 def neutralise_file_times(path: Path) -> None:

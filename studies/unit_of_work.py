@@ -1,7 +1,9 @@
 """Owner-side unit of work: one session, committed only by an explicit ``commit()``.
 
 Rater-facing code uses :class:`studies.repositories.rater.RaterUnitOfWork`, which has no
-repository for the sealed mapping.
+repository for the sealed mapping. Both turn every database error (disk full, database
+locked, damaged file) into a typed :class:`studies.errors.DatabaseWriteError`, so the screens'
+handlers for ``StudyError`` show it and nothing raw escapes.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session
 
-from studies.database import Database
+from studies.database import Database, database_errors, end_session
 from studies.repositories.cases import CaseRepository
 from studies.repositories.sealed import SealedMappingRepository
 from studies.repositories.studies import StudyRepository
@@ -34,13 +36,12 @@ class UnitOfWork:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        try:
-            self.session.rollback()  # no-op after commit(); undoes anything left uncommitted
-        finally:
-            self.session.close()
+        end_session(self.session, exc)
 
     def commit(self) -> None:
-        self.session.commit()
+        with database_errors():
+            self.session.commit()
 
     def rollback(self) -> None:
-        self.session.rollback()
+        with database_errors():
+            self.session.rollback()

@@ -31,6 +31,8 @@ def test_case_list_searches_and_returns_the_chosen_case(qtbot, tmp_path: Path):
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == 2
     assert dialog.selected_case_id() == second.id  # newest first
+    assert dialog.table.item(0, 4).text() == "⚠ ALPHA-1"   # the same photo file is flagged on both rows
+    assert dialog.table.item(1, 1).text()[:2] == "20"        # with its date
     dialog.search.setText("alp")
     assert dialog.table.rowCount() == 1 and dialog.selected_case_id() == first.id
     dialog.search.setText("nobody")

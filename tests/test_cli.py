@@ -106,6 +106,57 @@ def test_manual_face_box_for_a_photo_without_face(tmp_path: Path, capsys: pytest
     assert (tmp_path / "o.png").is_file()
 
 
+def _sideways(path: Path, array: np.ndarray, orientation: int = 6) -> None:
+    """Store ``array`` turned so that EXIF ``orientation`` turns it upright again (as a camera does)."""
+    from PIL import Image
+
+    stored = np.rot90(array, {3: 2, 6: 1, 8: -1}[orientation])
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(np.ascontiguousarray(stored)).save(path, exif=exif.tobytes(), quality=100)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_rotated_mask_is_turned_like_its_photo(orientation: int, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Photo and mask stored sideways with the same Orientation tag: only the upright hole changes."""
+    upright = np.full((200, 240, 3), 128, np.uint8)
+    upright[150:160, 60:100] = 20                          # a dark "lip" low on the left of the upright photo
+    hole = np.zeros((200, 240), bool)
+    hole[146:164, 56:104] = True
+    _sideways(tmp_path / "photo.jpg", upright, orientation)
+    _sideways(tmp_path / "mask.jpg", hole.astype(np.uint8) * 255, orientation)
+    code = main(["predict", "--image", str(tmp_path / "photo.jpg"), "--mask", str(tmp_path / "mask.jpg"),
+                 "--model", "opencv-telea", "--out", str(tmp_path / "o.png"), "--face-box", "20,20,220,190"])
+    assert code == EXIT_OK, capsys.readouterr().err
+    result = load_photo(tmp_path / "o.png").rgb.astype(int)
+    assert result.shape == upright.shape
+    assert np.abs(result[152:158, 65:95] - 128).max() < 12   # the dark lip was filled from the grey around
+    assert np.abs(result[:100] - load_photo(tmp_path / "photo.jpg").rgb[:100]).max() == 0   # eyes untouched
+
+
+def test_crop_sized_mask_needs_mask_space_crop(utkface_paths: list[Path], tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A 256 x 256 mask for a 200 x 200 photo is refused, never taken as a crop mask by its size."""
+    rgb = load_photo(utkface_paths[0]).rgb
+    pipeline = FacePipeline()
+    analysis = pipeline.analyse(rgb)
+    lo, hi = analysis.landmarks[48:68].min(0).astype(int), analysis.landmarks[48:68].max(0).astype(int) + 1
+    photo_mask = np.zeros(rgb.shape[:2], bool)
+    photo_mask[lo[1]:hi[1], lo[0]:hi[0]] = True
+    save_mask(tmp_path / "crop.png", pipeline.prepare(rgb, photo_mask, 256, analysis).crop_hole)
+    base = ["predict", "--image", str(utkface_paths[0]), "--mask", str(tmp_path / "crop.png"),
+            "--model", "opencv-telea", "--out", str(tmp_path / "o.png")]
+    assert main(base) == EXIT_BAD_INPUT
+    line = _one_error_line(capsys.readouterr().err)
+    assert "must match the photo" in line and "--mask-space crop" in line
+    assert not (tmp_path / "o.png").exists()
+    assert main([*base, "--mask-space", "crop"]) == EXIT_OK
+    changed = (load_photo(tmp_path / "o.png").rgb != rgb).any(axis=2)
+    ys, xs = np.nonzero(changed)
+    assert lo[1] - 6 <= ys.mean() <= hi[1] + 6 and lo[0] - 6 <= xs.mean() <= hi[0] + 6   # on the mouth
+
+
 @pytest.mark.parametrize("case, expected", [
     ("missing image", "does not exist"),
     ("corrupt image", "damaged or incomplete"),

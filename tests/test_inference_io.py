@@ -266,6 +266,24 @@ def test_all_zero_mask(tmp_path: Path) -> None:
     assert not load_mask(tmp_path / "m.png", require_hole=False).any()
 
 
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_mask_orientation_matches_its_photo(tmp_path: Path, orientation: int, suffix: str) -> None:
+    """A mask stored sideways with an Orientation tag lands where the photo's pixels land."""
+    rgb = _pattern(40, 80)
+    hole = np.zeros((40, 80), bool)
+    hole[30:38, 5:25] = True                       # "the lip": bottom-left of the stored image
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(rgb).save(tmp_path / "photo.jpg", quality=100, exif=exif.tobytes())
+    options = {"quality": 100} if suffix == ".jpg" else {}
+    Image.fromarray(hole.astype(np.uint8) * 255).save(tmp_path / f"mask{suffix}", exif=exif.tobytes(), **options)
+    photo = load_photo(tmp_path / "photo.jpg").rgb
+    mask = load_mask(tmp_path / f"mask{suffix}", expected_shape=photo.shape[:2])
+    turn = {3: 2, 6: -1, 8: 1}[orientation]
+    assert np.array_equal(mask, np.rot90(hole, turn))
+
+
 def test_unreadable_mask_is_a_mask_error(tmp_path: Path) -> None:
     (tmp_path / "m.png").write_bytes(b"not a png at all")
     with pytest.raises(MaskError):

@@ -58,11 +58,21 @@ def test_predict_changes_only_the_feathered_mouth(face, pipeline: FacePipeline, 
 def test_crop_resolution_mask_is_accepted(face, pipeline: FacePipeline, telea) -> None:
     rgb, analysis = face
     by_photo = pipeline.prepare(rgb, _mouth_mask(rgb, analysis.landmarks), 256, analysis)
-    result = pipeline.predict(rgb, by_photo.crop_hole, telea, analysis)
+    result = pipeline.predict(rgb, by_photo.crop_hole, telea, analysis, mask_space="crop")
     assert np.array_equal(result.crop_hole, by_photo.crop_hole)
     # Drawn back onto the photo, the crop mask covers the original painted area (give or take its edge).
     overlap = (result.mask & by_photo.mask).sum() / by_photo.mask.sum()
     assert overlap > 0.9
+
+
+def test_crop_sized_mask_is_never_guessed(face, pipeline: FacePipeline, telea) -> None:
+    """A 256 x 256 mask for a 200 x 200 photo is refused unless crop space is asked for."""
+    rgb, analysis = face
+    by_photo = pipeline.prepare(rgb, _mouth_mask(rgb, analysis.landmarks), 256, analysis)
+    with pytest.raises(MaskError, match="must match the photo"):
+        pipeline.predict(rgb, by_photo.crop_hole, telea, analysis)
+    with pytest.raises(MaskError, match="must be 256 x 256"):
+        pipeline.predict(rgb, by_photo.mask, telea, analysis, mask_space="crop")
 
 
 def test_mask_errors(face, pipeline: FacePipeline, telea) -> None:
@@ -72,7 +82,7 @@ def test_mask_errors(face, pipeline: FacePipeline, telea) -> None:
     with pytest.raises(MaskError, match="no painted"):
         pipeline.predict(rgb, np.zeros(rgb.shape[:2], bool), telea, analysis)
     with pytest.raises(MaskError, match="no painted"):
-        pipeline.predict(rgb, np.zeros((256, 256), bool), telea, analysis)
+        pipeline.predict(rgb, np.zeros((256, 256), bool), telea, analysis, mask_space="crop")
     corner = np.zeros(rgb.shape[:2], bool)
     corner[:3, :3] = True
     centre = pipeline.analyse_manual(rgb, (60, 60, 140, 140))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QModelIndex, Qt  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QAbstractButton,
     QComboBox,
@@ -176,6 +179,56 @@ def test_clicks_and_drag_and_drop_store_answers(qtbot, study, tmp_path: Path) ->
     screenshot(w, f"{SHOTS}_04_single_output", tmp_path)
     w.toggle_focus_mode()
     assert all(c.isVisible() for c in cards)
+
+
+@contextmanager
+def locked_database(db):
+    """A second connection holds SQLite's write lock (as another program would); the window's
+    connections give up after 0.2 s instead of 30 s."""
+    def short_wait(dbapi_conn, _record) -> None:
+        dbapi_conn.execute("PRAGMA busy_timeout=200")
+
+    event.listen(db.engine, "connect", short_wait)
+    db.engine.dispose()
+    holder = sqlite3.connect(db.data_dir / "cleftlip.sqlite3", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        event.remove(db.engine, "connect", short_wait)
+        db.engine.dispose()
+
+
+def test_locked_database_keeps_the_unsaved_answer_on_screen_to_repeat(qtbot, study) -> None:
+    db, _, raters = study
+    w = open_window(qtbot, db, raters[0])
+    card = w.cards[0]
+    score_button = w.cards[1].score_groups[Scale.NASAL_FORM].button(4)
+    with locked_database(db):
+        qtbot.mouseClick(card.valid_button, Qt.MouseButton.LeftButton)
+        assert "Not saved" in w.message.text() and "busy" in w.message.text()
+        assert card.valid_button.isChecked() and card.chip.text().startswith("Not saved")
+        w.select(1)
+        w.score(4)
+        assert score_button.isChecked() and w.cards[1].chip.text().startswith("Not saved")
+        w.comment.setPlainText("nostril too wide")
+        w.save_comment()
+        assert "Comment not saved" in w.message.text()
+        assert w.comment.toPlainText() == "nostril too wide"
+    answers = stored(db, raters[0], 1)
+    assert answers["A"].valid is None and not answers["B"].scales   # nothing half saved
+    qtbot.mouseClick(card.valid_button, Qt.MouseButton.LeftButton)   # the rater repeats the answer
+    if not stored(db, raters[0], 1)["A"].valid:                      # a click on a checked button unchecks it
+        qtbot.mouseClick(card.valid_button, Qt.MouseButton.LeftButton)
+    w.select(1)
+    w.score(4)
+    w.save_comment()
+    answers = stored(db, raters[0], 1)
+    assert answers["A"].valid is True and answers["B"].scales[Scale.NASAL_FORM] == 4
+    assert RaterSession(db, raters[0]).item(1).comment == "nostril too wide"
+    assert w.message.text() == ""
 
 
 def test_pause_and_resume_at_the_first_unfinished_case(qtbot, study) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from studies.cases import CaseStore
 from studies.database import open_database
-from studies.errors import CaseError, NotFoundError
+from studies.errors import CaseError, DatabaseWriteError, DuplicateCaseError, NotFoundError
 from studies.files import sha256_file
 
 
@@ -42,6 +47,20 @@ def test_case_is_copied_into_the_data_folder(store: CaseStore, photo: Path) -> N
     assert updated.notes == "bilateral" and updated.updated_at >= case.updated_at
 
 
+def test_duplicate_pseudonym_is_refused_and_same_photo_is_flagged(store: CaseStore, photo: Path) -> None:
+    first = store.create_case("CL-100", photo)
+    with pytest.raises(DuplicateCaseError, match="'CL-100' already exists"):
+        store.create_case(" cl-100 ", photo)                       # letter case and spaces do not matter
+    other = store.create_case("CL-101", photo)
+    assert other.same_photo_as == ("CL-100",)
+    assert {c.pseudonym: c.same_photo_as for c in store.list_cases()} == {"CL-100": ("CL-101",),
+                                                                        "CL-101": ("CL-100",)}
+    with pytest.raises(DuplicateCaseError):
+        store.update_case(other.id, pseudonym="CL-100")
+    assert store.update_case(first.id, pseudonym="cl-100").pseudonym == "cl-100"   # its own name is fine
+    assert len(store.list_cases()) == 2 and len(list((store.db.data_dir / "cases").iterdir())) == 2
+
+
 def test_mask_round_trip_and_replace(store: CaseStore, photo: Path) -> None:
     case = store.create_case("CL-1", photo)
     assert store.load_mask(case.id) is None
@@ -53,10 +72,83 @@ def test_mask_round_trip_and_replace(store: CaseStore, photo: Path) -> None:
     mask2 = np.zeros_like(mask)
     mask2[0:5, 0:5] = True
     info2 = store.save_mask(case.id, mask2)
-    assert info2.file_path == info.file_path and info2.sha256 != info.sha256
+    assert info2.file_path != info.file_path and info2.sha256 != info.sha256
+    assert not info.file_path.exists()            # the old file goes once the new one is committed
     assert np.array_equal(store.load_mask(case.id), mask2)
     assert store.get_case(case.id).has_mask
-    assert not list(info.file_path.parent.glob(".*tmp"))  # no temp files left behind
+    assert not list(info.file_path.parent.glob(".*part"))  # no temp files left behind
+    assert sorted(p.name for p in info.file_path.parent.glob("mask*")) == [info2.file_path.name]
+
+
+def _failing_commit(monkeypatch: pytest.MonkeyPatch, message: str = "database or disk is full") -> None:
+    """The next commits fail as SQLite does on a full disk (a real OperationalError from sqlite3)."""
+    def commit(self) -> None:
+        raise OperationalError("COMMIT", {}, sqlite3.OperationalError(message))
+
+    monkeypatch.setattr(Session, "commit", commit)
+
+
+def test_failed_commit_keeps_the_previous_mask_and_its_hash(store: CaseStore, photo: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    case = store.create_case("CL-1", photo)
+    mask = np.zeros((60, 80), bool)
+    mask[20:30, 10:50] = True
+    info = store.save_mask(case.id, mask)
+    folder = info.file_path.parent
+    with monkeypatch.context() as patch:
+        _failing_commit(patch)
+        with pytest.raises(DatabaseWriteError, match="disk .* full"):
+            store.save_mask(case.id, ~mask)
+    again = store.mask_info(case.id)
+    assert again.file_path == info.file_path and sha256_file(again.file_path) == again.sha256 == info.sha256
+    assert np.array_equal(store.load_mask(case.id), mask)
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(("mask", ".mask"))) == [info.file_path.name]
+
+
+def test_failed_commit_leaves_no_orphan_prediction_or_photo(store: CaseStore, photo: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    case = store.create_case("CL-1", photo)
+    before = sorted(p for p in store.db.data_dir.rglob("*") if p.is_file())
+    with monkeypatch.context() as patch:
+        _failing_commit(patch)
+        with pytest.raises(DatabaseWriteError):
+            store.add_prediction(case.id, "opencv-telea", np.zeros((8, 8, 3), np.uint8), device="cpu",
+                                 app_version="t")
+        with pytest.raises(DatabaseWriteError):
+            store.create_case("CL-2", photo)
+    assert sorted(p for p in store.db.data_dir.rglob("*") if p.is_file()) == before
+    assert store.list_predictions(case.id) == [] and len(store.list_cases()) == 1
+
+
+def test_locked_database_is_a_typed_error_and_the_note_can_be_retried(store: CaseStore, photo: Path) -> None:
+    """A second connection holds SQLite's exclusive lock: the edit fails typed, then succeeds."""
+    case = store.create_case("CL-1", photo)
+    store.db.engine.dispose()
+    path = store.db.data_dir / "cleftlip.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    store.db.engine.pool.dispose()
+    with _short_busy_timeout(store):
+        with pytest.raises(DatabaseWriteError, match="busy"):
+            store.update_case(case.id, notes="bilateral")
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert store.update_case(case.id, notes="bilateral").notes == "bilateral"
+
+
+@contextmanager
+def _short_busy_timeout(store: CaseStore):
+    """Make the store's connections give up on a lock after 0.2 s instead of 30 s."""
+    def pragma(dbapi_conn, _record) -> None:
+        dbapi_conn.execute("PRAGMA busy_timeout=200")
+
+    event.listen(store.db.engine, "connect", pragma)
+    store.db.engine.dispose()
+    try:
+        yield
+    finally:
+        event.remove(store.db.engine, "connect", pragma)
+        store.db.engine.dispose()
 
 
 def test_predictions_are_recorded(store: CaseStore, photo: Path) -> None:

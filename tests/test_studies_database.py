@@ -16,12 +16,14 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from studies.database import MIGRATIONS_DIR, backup_sqlite, head_revision, open_database
 from studies.errors import DatabaseError, DatabaseTooNewError
 from studies.schema import Base, Mask, utcnow
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_fresh_sqlite_file_is_migrated_with_pragmas(tmp_path: Path) -> None:
@@ -73,6 +75,88 @@ def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
         conn.execute("CREATE TABLE something_else (x INTEGER)")
     with pytest.raises(DatabaseError, match="not a database of this app"):
         open_database(tmp_path)
+
+
+def test_interrupted_first_start_leaves_nothing_half_made(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The schema is made in one transaction: a failure after the last table rolls every table back."""
+    real_upgrade = command.upgrade
+
+    def upgrade_then_die(cfg, revision) -> None:
+        real_upgrade(cfg, revision)
+        raise sqlite3.OperationalError("disk I/O error")   # as a crash or full disk right before COMMIT
+
+    monkeypatch.setattr("studies.database.command.upgrade", upgrade_then_die)
+    with pytest.raises(DatabaseError, match="full or cannot be written"):
+        open_database(tmp_path)
+    with sqlite3.connect(tmp_path / "cleftlip.sqlite3") as conn:
+        assert conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall() == []
+    monkeypatch.undo()
+    open_database(tmp_path).close()
+
+
+def test_half_made_database_from_an_older_start_is_recovered(tmp_path: Path) -> None:
+    """Tables but no schema version and no rows (an interrupted older first start): made again."""
+    path = tmp_path / "cleftlip.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    tables = [Base.metadata.tables[n] for n in ("cases", "studies", "masks")]
+    Base.metadata.create_all(engine, tables=tables)
+    engine.dispose()
+    db = open_database(tmp_path)
+    try:
+        with db.engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == head_revision()
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        assert diff == []
+    finally:
+        db.close()
+
+
+def test_half_made_database_with_rows_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "cleftlip.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(engine, tables=[Base.metadata.tables["studies"]])
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO studies (uid, title, description, owner_name, status, role, options_json, "
+                          "created_at) VALUES ('u', 't', '', 'o', 'draft', 'owner', '{}', '2026-01-01')"))
+    engine.dispose()
+    with pytest.raises(DatabaseError, match="has data but no schema version"):
+        open_database(tmp_path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT title FROM studies").fetchall() == [("t",)]
+        assert {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")} == {"studies"}
+
+
+_OPEN_SCRIPT = """
+import sys, time
+from pathlib import Path
+from studies.database import open_database
+start = float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))
+open_database(Path(sys.argv[1])).close()
+print("ok")
+"""
+
+
+def test_two_processes_starting_on_a_fresh_folder_both_succeed(tmp_path: Path) -> None:
+    import sys
+    import time
+
+    start = f"{time.time() + 3.0:.3f}"                     # both start at the same moment, after imports
+    procs = [subprocess.Popen([sys.executable, "-c", _OPEN_SCRIPT, str(tmp_path / "data"), start],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    results = [p.communicate(timeout=180) for p in procs]
+    for proc, (out, err) in zip(procs, results):
+        assert proc.returncode == 0 and out.strip() == "ok", err
+    db = open_database(tmp_path / "data")
+    try:
+        with db.engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == head_revision()
+            assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    finally:
+        db.close()
+    assert not list((tmp_path / "data").glob("*.backup-*"))
 
 
 def test_backup_is_a_consistent_copy(tmp_path: Path) -> None:

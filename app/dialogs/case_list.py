@@ -25,8 +25,8 @@ class CaseListDialog(QDialog):
         self._store = store
         self.search = QLineEdit(placeholderText="Search pseudonym / patient ID…")
         self.search.setClearButtonEnabled(True)
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Pseudonym / ID", "Created", "Last change", "Mask"])
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["Pseudonym / ID", "Created", "Last change", "Mask", "Same photo as"])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -51,7 +51,8 @@ class CaseListDialog(QDialog):
         self.table.setRowCount(len(self.cases))
         for row, case in enumerate(self.cases):
             values = [case.pseudonym, case.created_at.astimezone().strftime("%Y-%m-%d %H:%M"),
-                      case.updated_at.astimezone().strftime("%Y-%m-%d %H:%M"), "yes" if case.has_mask else "—"]
+                      case.updated_at.astimezone().strftime("%Y-%m-%d %H:%M"), "yes" if case.has_mask else "—",
+                      ("⚠ " + ", ".join(case.same_photo_as)) if case.same_photo_as else ""]
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, case.id)

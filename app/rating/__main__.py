@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -14,11 +13,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settings", type=Path, default=None, help="settings file (default: user config folder)")
     parser.add_argument("--quit-after-show", action="store_true", help="show the window and quit (start-up check)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
+    from app.logfile import setup_logging
     from app.settings import load_settings
     from app.workers import describe_error
     from studies.errors import StudyError
@@ -28,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(args.settings)
     if args.data_dir is not None:
         settings = settings.with_changes(data_dir=args.data_dir)
+    setup_logging(settings.data_dir)
     from app.rating.studies_window import StudiesWindow
 
     try:

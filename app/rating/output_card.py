@@ -6,6 +6,8 @@ nothing itself, so what is on screen is always what was saved.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -168,6 +170,22 @@ class OutputCard(QFrame):
                 button.setChecked(group.id(button) == value)
             group.setExclusive(True)
         self._show_chip()
+
+    def show_unsaved(self, *, score: tuple[Scale, int] | None = None, **answer: object) -> None:
+        """Show an answer the database refused (disk full, locked) as chosen, marked "not saved",
+        so the rater sees what to repeat; the stored answer stays the card's reference."""
+        stored = self._answer
+        if stored is None:
+            return
+        if score is not None:
+            answer["scales"] = {**stored.scales, score[0]: score[1]}
+        self._pending_invalid = False
+        self.show_answer(replace(stored, **answer))  # type: ignore[arg-type]
+        self._answer = stored
+        self.chip.setText("Not saved: repeat")
+        self.chip.setVisible(True)
+        self.chip.setProperty("state", "pending")
+        restyle(self.chip)
 
     def _show_chip(self) -> None:
         output = self._answer

@@ -31,7 +31,7 @@ from app.rating.outputs_area import Footer, OutputsArea
 from app.rating.ranking import RankingList, moved
 from app.rating.style import RATING_STYLE, REASONS, restyle
 from studies.database import Database
-from studies.errors import StudyError
+from studies.errors import DatabaseError, StudyError
 from studies.options import InvalidReason, Scale
 from studies.rating import RaterSession, RatingItem
 
@@ -323,7 +323,11 @@ class RatingWindow(QWidget):
             except StudyError as exc:
                 self.say(str(exc), "error")
                 return
-        progress = self.session.progress()
+        try:
+            progress = self.session.progress()
+        except StudyError as exc:
+            self.say(str(exc), "error")
+            return
         if self.position < progress.total:
             self.go_to(self.position + 1)
         elif progress.next_position is not None:
@@ -387,11 +391,18 @@ class RatingWindow(QWidget):
 
     # ------------------------------------------------------------------ answers (each saved at once)
 
-    def _answer(self, action: Callable[[], None]) -> bool:
+    def _answer(self, action: Callable[[], None], unsaved: Callable[[], None] | None = None) -> bool:
+        """Save one answer; on a database failure keep it on screen (``unsaved`` shows it) to repeat."""
         if not self._editable or self.item is None:
             return False
         try:
             action()
+        except DatabaseError as exc:
+            # Not re-read from the database: that would wipe the choice the rater just made.
+            self.say(f"Not saved. {exc} Your choice is still shown: give it again to save it.", "error")
+            if unsaved is not None:
+                unsaved()
+            return False
         except StudyError as exc:
             self.say(str(exc), "error")
             self._refresh()
@@ -425,12 +436,16 @@ class RatingWindow(QWidget):
     def _set_validity(self, index: int, valid: bool, reason: InvalidReason | None, note: str) -> None:
         label = self.cards[index].label
         self.select(index)
-        if self._answer(lambda: self.session.set_validity(self.position, label, valid, reason, note)):
+        card = self.cards[index]
+        if self._answer(lambda: self.session.set_validity(self.position, label, valid, reason, note),
+                        lambda: card.show_unsaved(valid=valid, invalid_reason=reason, note=note)):
             self._tidy_ranking()
 
     def _score_card(self, index: int, scale: Scale, value: int) -> None:
         self.select(index)
-        self._answer(lambda: self.session.set_scale(self.position, self.cards[index].label, scale, value))
+        card = self.cards[index]
+        self._answer(lambda: self.session.set_scale(self.position, card.label, scale, value),
+                     lambda: card.show_unsaved(score=(scale, value)))
 
     def score(self, value: int) -> None:
         if self.questions.scales and self.cards:
@@ -474,6 +489,8 @@ class RatingWindow(QWidget):
         try:
             self.session.set_comment(self.position, text)
             self.item = self.session.item(self.position)
+        except DatabaseError as exc:  # the text stays in the box and is saved again on the next edit or case change
+            self.say(f"Comment not saved. {exc} Your text is kept.", "error")
         except StudyError as exc:
             self.say(str(exc), "error")
 
@@ -523,7 +540,11 @@ class RatingWindow(QWidget):
             return
         for card, output in zip(self.cards, self.item.outputs, strict=True):
             card.show_answer(output)
-        progress = self.session.progress()
+        try:
+            progress = self.session.progress()
+        except StudyError as exc:
+            self.say(str(exc), "error")
+            return
         self.case_label.setText(f"Case {self.position} of {self.item.total}"
                                 + ("  ✓" if self.item.completed else ""))
         self.progress.setRange(0, max(1, progress.total))

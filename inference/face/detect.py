@@ -50,6 +50,9 @@ def _cnn_detector():
 # Small photos are upsampled so that faces of ~40 px (CelebA at half resolution) are still found;
 # large ones are detected on a downscaled copy because HOG's cost grows with the pixel count.
 _DETECT_LONG_SIDE = 800
+# dlib's CNN detector fails inside its pyramid (a RuntimeError, not "no face") on images a few
+# pixels across; nothing that small can hold a detectable face anyway.
+MIN_DETECT_SIDE = 32
 
 
 def _detection_scale(rgb: np.ndarray) -> tuple[float, int]:
@@ -66,6 +69,8 @@ def detect_faces(rgb: np.ndarray, allow_cnn_fallback: bool = True) -> list[FaceB
     scale, upsample = _detection_scale(rgb)
     small = rgb if scale == 1.0 else cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     small = np.ascontiguousarray(small)
+    if min(small.shape[:2]) < MIN_DETECT_SIDE:
+        return []
     rects = [(r, "dlib-hog") for r in _hog_detector()(small, upsample)]
     if not rects and allow_cnn_fallback:
         rects = [(d.rect, "dlib-cnn") for d in _cnn_detector()(small, max(upsample, 1))]

@@ -51,19 +51,26 @@ def read_dicom(path: str | PathLike[str]) -> DicomImage:
         ds = pydicom.dcmread(path, force=True)
     except Exception as exc:  # pydicom raises many kinds of errors on damaged files
         raise ImageReadError(f"{path.name} is not a readable DICOM file ({type(exc).__name__}: {exc}).") from exc
-    if not any(keyword in ds for keyword in _PIXEL_KEYWORDS):
-        raise ImageReadError(
-            f"{path.name} is a DICOM file without an image (for example a report or a structured "
-            "document). Open the DICOM photo itself.")
-    rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
-    if rows <= 0 or columns <= 0:
-        raise ImageReadError(f"{path.name} does not state the size of its image (Rows/Columns).")
-    if rows * columns > MAX_PIXELS:
-        raise ImageReadError(
-            f"{path.name} claims an image of {columns} x {rows} pixels, more than the "
-            f"{MAX_PIXELS // 1_000_000} megapixels this program opens.")
-    frame = _decode_first_frame(ds, path.name)
-    rgb = _to_rgb8(frame, ds, path.name)
+    try:
+        if not any(keyword in ds for keyword in _PIXEL_KEYWORDS):
+            raise ImageReadError(
+                f"{path.name} is a DICOM file without an image (for example a report or a structured "
+                "document). Open the DICOM photo itself.")
+        rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+        if rows <= 0 or columns <= 0:
+            raise ImageReadError(f"{path.name} does not state the size of its image (Rows/Columns).")
+        if rows * columns > MAX_PIXELS:
+            raise ImageReadError(
+                f"{path.name} claims an image of {columns} x {rows} pixels, more than the "
+                f"{MAX_PIXELS // 1_000_000} megapixels this program opens.")
+        check_pixel_header(ds, path.name)
+        frame = _decode_first_frame(ds, path.name)
+        check_planar_configuration(ds, frame, path.name)
+        rgb = _to_rgb8(frame, ds, path.name)
+    except ImageReadError:
+        raise
+    except Exception as exc:  # a mutated header makes pydicom raise ValueError, TypeError, NotImplementedError...
+        raise ImageReadError(f"The DICOM header of {path.name} is damaged ({type(exc).__name__}: {exc}).") from exc
     for keyword in _PIXEL_KEYWORDS:
         if keyword in ds:
             delattr(ds, keyword)
@@ -73,6 +80,74 @@ def read_dicom(path: str | PathLike[str]) -> DicomImage:
 def read_dicom_rgb(path: str | PathLike[str]) -> np.ndarray:
     """Only the pixels of :func:`read_dicom`."""
     return read_dicom(path).rgb
+
+
+_SAMPLES = {"MONOCHROME1": 1, "MONOCHROME2": 1, "PALETTE COLOR": 1, "RGB": 3, "YBR_FULL": 3,
+            "YBR_FULL_422": 3, "YBR_ICT": 3, "YBR_RCT": 3, "YBR_PARTIAL_420": 3}
+
+
+def check_pixel_header(ds: "pydicom.Dataset", name: str) -> None:  # noqa: F821
+    """Refuse a header that does not describe its own pixel data (instead of decoding garbage).
+
+    Checks what pydicom only warns about or silently accepts: samples per pixel against the colour
+    model, signed colour samples, and, for uncompressed data, the byte count that Rows x Columns x
+    SamplesPerPixel x BitsAllocated x frames promises against the bytes really there.
+    """
+    photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    if photometric in _SAMPLES and samples != _SAMPLES[photometric]:
+        raise ImageReadError(f"The header of {name} is inconsistent: a {photometric} image has "
+                             f"{_SAMPLES[photometric]} sample(s) per pixel, but SamplesPerPixel says {samples}.")
+    if samples == 3 and int(ds.get("PixelRepresentation", 0) or 0) != 0:
+        raise ImageReadError(f"The header of {name} is inconsistent: colour samples must be unsigned "
+                             "(PixelRepresentation 0).")
+    syntax = ds.file_meta.get("TransferSyntaxUID") if getattr(ds, "file_meta", None) is not None else None
+    if "PixelData" not in ds or (syntax is not None and syntax.is_compressed):
+        return
+    data = ds["PixelData"].value
+    if not isinstance(data, (bytes, bytearray)):
+        return
+    rows, columns = int(ds.Rows), int(ds.Columns)
+    bits = int(ds.get("BitsAllocated", 0) or 0)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if bits not in (1, 8, 16, 32) or frames < 1:
+        raise ImageReadError(f"The header of {name} is inconsistent: BitsAllocated {bits} and "
+                             f"NumberOfFrames {frames} do not describe an image.")
+    values = rows * columns * samples * frames
+    expected = (values + 7) // 8 if bits == 1 else values * bits // 8
+    if len(data) not in (expected, expected + 1):  # one byte of padding keeps the element length even
+        raise ImageReadError(
+            f"The header of {name} does not match its image: {columns} x {rows} pixels, {samples} sample(s) "
+            f"of {bits} bits and {frames} frame(s) need {expected} bytes, but the file holds {len(data)}. "
+            "The file was changed or damaged after it was made; export the photo again.")
+
+
+def check_planar_configuration(ds: "pydicom.Dataset", frame: np.ndarray, name: str) -> None:  # noqa: F821
+    """Refuse uncompressed colour data whose PlanarConfiguration contradicts the pixels.
+
+    Interleaved (RGBRGB) data read as planes, or the reverse, gives an image far rougher than the
+    other reading; a photo is never like that, so the wrong tag is reported instead of a
+    scrambled photo being shown (and later reported as "no face").
+    """
+    syntax = ds.file_meta.get("TransferSyntaxUID")
+    if frame.ndim != 3 or frame.shape[2] != 3 or syntax is None or syntax.is_compressed:
+        return
+    if int(ds.get("SamplesPerPixel", 1) or 1) != 3 or min(frame.shape[:2]) < 8:
+        return
+    planar = int(ds.get("PlanarConfiguration", 0) or 0)
+    flat = np.ascontiguousarray(frame).reshape(-1) if planar == 0 else np.moveaxis(frame, 2, 0).reshape(-1)
+    h, w = frame.shape[:2]
+    other = flat.reshape(3, h, w).transpose(1, 2, 0) if planar == 0 else flat.reshape(h, w, 3)
+    if _roughness(other) * 2.0 < _roughness(frame):
+        raise ImageReadError(f"The header of {name} does not match its image: PlanarConfiguration {planar} "
+                             f"says the colour samples are {'interleaved' if planar == 0 else 'in planes'}, but "
+                             "the pixel data are stored the other way. Export the photo again.")
+
+
+def _roughness(rgb: np.ndarray) -> float:
+    """Mean absolute difference between neighbouring pixels (both directions), all channels."""
+    data = rgb.astype(np.float32)
+    return float(np.abs(np.diff(data, axis=0)).mean() + np.abs(np.diff(data, axis=1)).mean())
 
 
 def _decode_first_frame(ds: "pydicom.Dataset", name: str) -> np.ndarray:  # noqa: F821

@@ -9,7 +9,9 @@ never leaves a half-written image where a good one was.
 
 from __future__ import annotations
 
+import io
 import os
+import struct
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +65,8 @@ def load_mask(path: str | PathLike[str], expected_shape: tuple[int, int] | None 
     path = _existing_file(path, error=MaskError)
     try:
         with _open_image(path) as img:
+            # The same EXIF orientation as the photo: a rotated mask must not put the hole on the eyes.
+            img = _upright(img, path.name)
             if img.mode in _ALPHA_MODES or (img.mode == "P" and "transparency" in img.info):
                 img = _over_black(img)
             gray = _to_gray8(img, path.name)
@@ -100,9 +104,17 @@ def save_mask(path: str | PathLike[str], mask: np.ndarray) -> Path:
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise ImageWriteError(f"Cannot save {path.name}: a mask must be 2-D, got shape {mask.shape}.")
-    image = Image.fromarray(np.where(mask.astype(bool), 255, 0).astype(np.uint8), mode="L")
-    atomic_write(path, lambda handle: image.save(handle, format="PNG", compress_level=6))
+    data = encode_mask_png(mask)
+    atomic_write(path, lambda handle: handle.write(data))
     return path
+
+
+def encode_mask_png(mask: np.ndarray) -> bytes:
+    """The one mask encoding of the project: 8-bit grey PNG, white (255) = hole, no metadata."""
+    buf = io.BytesIO()
+    image = Image.fromarray(np.where(np.asarray(mask).astype(bool), 255, 0).astype(np.uint8), mode="L")
+    image.save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
 
 
 # ---------------------------------------------------------------- reading helpers
@@ -136,6 +148,13 @@ def _open_image(path: Path) -> Image.Image:
                              "TIFF, BMP, WebP and DICOM), or the file is damaged.") from exc
     except OSError as exc:
         raise ImageReadError(f"{path.name} cannot be read: {exc.strerror or exc}.") from exc
+    except ValueError as exc:  # Pillow refuses oversized text/ICC chunks (chunk bombs) with ValueError
+        if "too large" in str(exc).lower():
+            raise ImageReadError(f"{path.name} carries an oversized embedded text or colour profile (a "
+                                 "decompression bomb) and is refused.") from exc
+        raise ImageReadError(f"{path.name} is damaged and cannot be read ({exc}).") from exc
+    except (SyntaxError, EOFError, IndexError, TypeError, struct.error) as exc:  # damaged headers in plugins
+        raise ImageReadError(f"{path.name} is damaged and cannot be read ({type(exc).__name__}: {exc}).") from exc
     width, height = img.size
     if width * height > MAX_PIXELS:
         img.close()
@@ -146,7 +165,8 @@ def _open_image(path: Path) -> Image.Image:
         raise ImageReadError(f"{path.name} has no pixels ({width} x {height}).")
     try:
         img.load()  # decode now so truncated or corrupt data fail here, as ImageReadError
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error,
+            Image.DecompressionBombError) as exc:
         img.close()
         raise ImageReadError(f"{path.name} is damaged or incomplete and cannot be decoded ({exc}).") from exc
     return img

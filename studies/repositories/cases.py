@@ -30,6 +30,15 @@ class CaseRepository:
             stmt = stmt.where(func.lower(Case.pseudonym).contains(search.lower()))
         return list(self.session.scalars(stmt))
 
+    def by_pseudonym(self, pseudonym: str) -> Case | None:
+        """The case with this pseudonym, compared without regard to letter case."""
+        return self.session.scalar(select(Case).where(func.lower(Case.pseudonym) == pseudonym.lower()).limit(1))
+
+    def same_photo(self, sha256: str, exclude_id: int) -> list[str]:
+        """Pseudonyms of the other cases whose photo has this sha256."""
+        return list(self.session.scalars(select(Case.pseudonym).where(
+            Case.photo_sha256 == sha256, Case.id != exclude_id).order_by(Case.id)))
+
     def mask(self, case_id: int) -> Mask | None:
         return self.session.scalar(select(Mask).where(Mask.case_id == case_id))
 

@@ -9,7 +9,7 @@ from types import TracebackType
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from studies.database import Database
+from studies.database import Database, database_errors, end_session
 from studies.errors import NotFoundError
 from studies.schema import (
     CommentAnswer,
@@ -113,10 +113,8 @@ class RaterUnitOfWork:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        try:
-            self.session.rollback()
-        finally:
-            self.session.close()
+        end_session(self.session, exc)  # a raw database error leaves as a typed DatabaseWriteError
 
     def commit(self) -> None:
-        self.session.commit()
+        with database_errors():
+            self.session.commit()
