@@ -163,13 +163,13 @@ def test_replace_region_round_trip_and_size_check(qapp):
         layer.replace_region(np.zeros((10, 10), bool))
 
 
-def test_suggest_mask_covers_upper_lip_and_philtrum_only():
+def test_suggest_mask_first_family_covers_upper_lip_and_philtrum_only():
     lm = np.zeros((68, 2), np.float32)
     lm[:, 0], lm[:, 1] = 200, 100  # everything else far above the mouth
     lm[31:36] = [(180, 300), (190, 305), (200, 307), (210, 305), (220, 300)]
     lm[48:55] = [(160, 350), (175, 340), (190, 335), (200, 337), (210, 335), (225, 340), (240, 350)]
     lm[60:65] = [(165, 352), (185, 352), (200, 353), (215, 352), (235, 352)]
-    mask = suggest_mask(lm, (500, 400))
+    mask = suggest_mask(lm, (500, 400), family="upper_lip")  # the first suggestion, kept as a family
     assert mask[320, 200] and mask[345, 200] and mask[350, 170]   # philtrum, upper lip
     assert not mask[100, 200] and not mask[420, 200]               # eyes/brows region, chin
     radius = round(0.12 * 80)

@@ -292,6 +292,57 @@ def test_mask_import_export_round_trip_and_size_check(qtbot, make_window, face_r
     assert "should be 640 x 640" in window.prompts.errors[-1][1]
 
 
+def test_rotated_mask_is_imported_upright_like_its_photo(qtbot, make_window, face_rgb, tmp_path):
+    """Photo and mask stored sideways with the same EXIF Orientation: the hole stays on the lip."""
+    exif = Image.Exif()
+    exif[0x0112] = 6                                     # stored turned; displayed turned 90 degrees clockwise
+    path = tmp_path / "face.jpg"
+    Image.fromarray(np.ascontiguousarray(np.rot90(face_rgb, 1))).save(path, quality=95, exif=exif.tobytes())
+    mask = np.zeros((640, 640), bool)
+    mask[400:460, 250:390] = True                        # the lip, in the upright photo
+    src = tmp_path / "mask.jpg"
+    Image.fromarray(np.ascontiguousarray(np.rot90(mask, 1)).astype(np.uint8) * 255).save(
+        src, quality=100, exif=exif.tobytes())
+    window = make_window()
+    open_case(qtbot, window, path, expect_face=False)
+    assert window.import_mask(src)
+    assert np.array_equal(window.canvas.layer.to_bool(), mask)
+
+
+def test_notes_not_saved_on_a_locked_database_stay_in_the_box(qtbot, make_window, face_rgb, tmp_path):
+    import sqlite3
+
+    from sqlalchemy import event
+
+    path = tmp_path / "face.png"
+    Image.fromarray(face_rgb).save(path)
+    window = make_window()
+    open_case(qtbot, window, path, expect_face=False)
+    qtbot.waitUntil(lambda: not window.tasks.busy, timeout=WAIT_MS)
+    engine = window.store.db.engine
+
+    def short_wait(dbapi_conn, _record) -> None:
+        dbapi_conn.execute("PRAGMA busy_timeout=200")
+
+    event.listen(engine, "connect", short_wait)
+    engine.dispose()
+    holder = sqlite3.connect(window.store.db.data_dir / "cleftlip.sqlite3", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")                    # another program holds the database
+    try:
+        window.case_panel.notes.setPlainText("left unilateral")
+        window._save_notes()
+        title, text = window.prompts.errors[-1]
+        assert title == "Notes not saved" and "busy" in text and "still in the box" in text
+        assert window.case_panel.notes.toPlainText() == "left unilateral"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        event.remove(engine, "connect", short_wait)
+        engine.dispose()
+    window._save_notes()                                 # the next save succeeds
+    assert window.store.get_case(window.state.case.id).notes == "left unilateral"
+
+
 def test_about_lists_every_model_card_and_the_terms(qtbot, make_window):
     from app.dialogs.about import AboutDialog
 

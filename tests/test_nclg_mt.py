@@ -102,3 +102,64 @@ def test_harmonic_variant_trains_its_correction():
         ((out - image).abs() * hole).mean().backward()
         opt.step()
     assert net.to_rgb[1].weight.abs().sum() > 0 and net.enc1[1].conv.weight.grad.abs().sum() > 0
+
+
+def _lip_prior_net() -> NCLGMTGenerator:
+    """The shipped variant: heat-map landmark head, Gaussian feedback, lip prior with a visible template."""
+    torch.manual_seed(0)
+    net = NCLGMTGenerator(width=0.25, coarse_fill="lip_prior", landmark_head="heatmap", landmark_sigma=1.5).eval()
+    reference = torch.rand(1, NUM_LANDMARKS, 2) * 0.4 + 0.3
+    template = torch.zeros(1, 3, 256, 256)
+    template[..., 150:200, 90:170] = 1.5  # a "lip" in the reference frame
+    net.prior.load_state_dict({"template": template, "reference": reference})
+    net.landmarks.mean_shape.copy_(reference[0])
+    return net
+
+
+def test_untrained_heatmap_head_answers_the_mean_shape():
+    net = _lip_prior_net()
+    image, hole = torch.rand(1, 3, 256, 256), torch.zeros(1, 1, 256, 256)
+    hole[..., 150:200, 90:170] = 1
+    with torch.no_grad():
+        _, lm = net(image, hole)
+    assert (lm[0] - net.landmarks.mean_shape).abs().max() < 0.05
+
+
+def test_encode_predict_render_equals_forward_and_guides_change_only_the_hole():
+    net = _lip_prior_net()
+    image, hole = torch.rand(1, 3, 256, 256), torch.zeros(1, 1, 256, 256)
+    hole[..., 140:210, 80:180] = 1
+    with torch.no_grad():
+        out, lm = net(image, hole)
+        enc = net.encode(image, hole)
+        predicted, f1 = net.predict_landmarks(enc)
+        assert torch.allclose(net.render(enc, f1, predicted), out) and torch.allclose(predicted, lm)
+        moved = lm + torch.tensor([0.0, 0.06])
+        steered, lm_again = net(image, hole, moved)
+        nan_rows, _ = net(image, hole, torch.full_like(lm, float("nan")))
+    assert torch.allclose(lm_again, lm)                      # the prediction is returned either way
+    assert torch.allclose(nan_rows, out)                     # NaN guide rows keep the prediction
+    assert (steered - out).abs().amax() > 1e-3              # the guide changes the picture
+    comp = steered * hole + image * (1 - hole)
+    assert torch.equal(comp[..., :140, :], image[..., :140, :])
+
+
+def test_the_prior_draws_the_template_where_the_landmarks_say():
+    """A zero correction: the output inside the hole is the membrane fill plus the warped template."""
+    net = _lip_prior_net()
+    image, hole = torch.full((1, 3, 256, 256), 0.5), torch.zeros(1, 1, 256, 256)
+    hole[..., 120:230, 60:200] = 1
+    with torch.no_grad():
+        out, _ = net(image, hole, net.prior.reference.clone())
+        lower, _ = net(image, hole, net.prior.reference + torch.tensor([0.0, 0.04]))
+    rows = out[0, 0, :, 130].numpy()
+    assert rows[175] > 0.7 and abs(rows[125] - 0.5) < 0.05  # the lip is drawn at the reference position
+    moved_rows = lower[0, 0, :, 130].numpy()
+    assert moved_rows[205] > 0.7 > rows[205]                # ... and follows landmarks moved down by 10 px
+
+
+def test_old_cards_without_the_new_arguments_still_build():
+    net = NCLGMTGenerator(width=0.25, coarse_fill="harmonic")
+    assert net.prior is None and not any(k.startswith("prior.") for k in net.state_dict())
+    with pytest.raises(ValueError, match="landmark_head"):
+        NCLGMTGenerator(width=0.25, landmark_head="nope")

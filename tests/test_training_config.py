@@ -12,13 +12,26 @@ from training.errors import ConfigError
 CONFIGS = Path(__file__).resolve().parents[1] / "training" / "configs"
 
 
-@pytest.mark.parametrize("name", ["nclg-mt", "nclg-mt-lite-stage1", "nclg-mt-lite", "nclg-mt-lite-infant"])
+@pytest.mark.parametrize("name", ["nclg-mt", "nclg-mt-lite-stage1", "nclg-mt-lite-stage2"])
 def test_shipped_configs_load_with_paper_weights(name: str) -> None:
     config = load_config(CONFIGS / f"{name}.toml")
     assert config.name == name
     assert (config.loss.adversarial, config.loss.landmark, config.loss.tv) == (0.01, 0.00046, 0.1)
     assert (config.loss.perceptual, config.loss.style) == (0.1, 0.1)
     assert config.optim.betas == (0.0, 0.9) and config.optim.decay == 0.78
+
+
+@pytest.mark.parametrize("name", ["nclg-mt-lite", "nclg-mt-lite-infant"])
+def test_lip_prior_configs_keep_the_paper_weights_but_the_landmark_term(name: str) -> None:
+    """Stage 3 changes the landmark loss (mean point distance, not the paper's L2) and nothing else of it."""
+    from training.config import generator_kwargs
+
+    config = load_config(CONFIGS / f"{name}.toml")
+    assert config.name == name
+    assert (config.loss.adversarial, config.loss.tv, config.loss.perceptual, config.loss.style) == (0.01, 0.1, 0.1, 0.1)
+    assert config.loss.landmark_mode == "l1" and config.optim.betas == (0.0, 0.9)
+    assert generator_kwargs(config) == {"width": 0.25, "coarse_fill": "lip_prior", "landmark_head": "heatmap",
+                                        "landmark_sigma": 1.5}
 
 
 def test_overrides_and_unknown_keys(tmp_path: Path) -> None:

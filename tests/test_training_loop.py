@@ -96,3 +96,45 @@ def test_init_from_keeps_the_listed_modules_fresh(setup, tmp_path: Path) -> None
     assert card["architecture"]["kwargs"] == {"width": 0.125, "coarse_fill": "harmonic"}
     lineage = card["training"]["initialised_from"]
     assert [(e["run"], e["steps"], len(e["history"])) for e in lineage] == [(str(tmp_path / "stage1"), 1, 1)]
+
+
+def test_lip_prior_run_warms_up_the_landmark_head_then_trains_jointly_and_exports(setup, tmp_path: Path) -> None:
+    """Stage 3: template and mean shape set at the start, warm-up steps touch only the head, guidance runs."""
+    from dataclasses import replace
+
+    from inference.checkpoints import load_checkpoint
+    from training.export import export_run
+    from training.lip_prior import build_lip_prior
+    from training.loop import Trainer
+
+    faces, cache, masks = setup
+    build_lip_prior(cache, tmp_path / "prior.safetensors", limit=8, batch=4, progress=False)
+    config = tiny_config(*setup)
+    config = replace(config, coarse_fill="lip_prior", landmark_head="heatmap", landmark_sigma=1.5,
+                     lip_prior=str(tmp_path / "prior.safetensors"),
+                     loss=replace(config.loss, landmark_mode="l1", landmark=0.02),
+                     train=replace(config.train, landmark_warmup=1, landmark_warmup_batch=2, guide_truth=0.5))
+    trainer = Trainer(config, tmp_path / "run", resume=False, device=torch.device("cpu"), progress=False)
+    assert trainer.g.prior.template.abs().sum() > 0
+    assert torch.allclose(trainer.g.landmarks.mean_shape, torch.from_numpy(trainer.data.mean_landmarks()))
+    before = {k: v.clone() for k, v in trainer.g.state_dict().items()}
+    trainer.train(1)  # the warm-up step: only the landmark head moves
+    after = trainer.g.state_dict()
+    moved = {k for k in before if not torch.equal(before[k], after[k])}
+    assert moved and all(k.startswith("landmarks.") for k in moved), moved
+    trainer.train(2)  # a joint step, half the faces guided by their true landmarks
+    assert not torch.equal(before["to_rgb.1.weight"], trainer.g.state_dict()["to_rgb.1.weight"])
+
+    _, card = load_checkpoint(export_run(tmp_path / "run", tmp_path / "export", "nclg-mt-lite"))
+    assert card["architecture"]["kwargs"] == {"width": 0.125, "coarse_fill": "lip_prior", "landmark_head": "heatmap",
+                                              "landmark_sigma": 1.5}
+    assert "template warped to the landmarks" in card["preprocessing"]["network_input"]
+
+    # a fine-tune swaps in another template and keeps the trained head's mean shape
+    other = tmp_path / "other.safetensors"
+    build_lip_prior(cache, other, limit=2, batch=2, seed=5, progress=False)
+    tune = replace(config, lip_prior=str(other),
+                   train=replace(config.train, init_from=str(tmp_path / "run"), init_fresh=("prior.",), landmark_warmup=0))
+    tuned = Trainer(tune, tmp_path / "tuned", resume=False, device=torch.device("cpu"), progress=False)
+    assert torch.equal(tuned.g.landmarks.mean_shape, trainer.g_ema.landmarks.mean_shape)
+    assert not torch.equal(tuned.g.prior.template, trainer.g_ema.prior.template)

@@ -44,7 +44,8 @@ def _face() -> tuple[np.ndarray, np.ndarray]:
     return result[0], result[1]
 
 
-@pytest.mark.parametrize("shape", ["upper_lip", "philtrum", "unilateral_cleft", "bilateral_cleft", "equipment"])
+@pytest.mark.parametrize("shape", ["upper_lip", "philtrum", "unilateral_cleft", "bilateral_cleft", "equipment",
+                                   "mouth_nostril", "upper_lip_nostril"])
 def test_lip_masks_cover_the_lip_region(shape: str) -> None:
     from training.masks.lip import lip_region_mask
 

@@ -24,7 +24,7 @@ class _FakeInception(torch.nn.Module):
 def _cases(n: int = 6) -> list[EvalCase]:
     rng = np.random.default_rng(0)
     return [EvalCase("test", i, str(i), "lip", rng.integers(0, 256, (32, 32, 3), dtype=np.uint8),
-                     np.zeros((32, 32), bool)) for i in range(n)]
+                     np.zeros((32, 32), bool), np.full((68, 2), 0.5, np.float32)) for i in range(n)]
 
 
 def test_fid_is_zero_for_identical_sets_and_positive_otherwise(tmp_path: Path) -> None:

@@ -58,14 +58,25 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from training.evaluation.cases import CATEGORIES
     from training.evaluation.run import run_evaluation
 
     result = run_evaluation(args.models, cache=resolve(args.cache), out_dir=resolve(args.out),
                             limit=args.limit, infant_limit=args.infant_limit, seed=args.seed,
                             device=args.device, weights_dirs={k: resolve(v) for k, v in
                                                               (s.split("=", 1) for s in args.weights or [])},
-                            fid_weights=args.fid_weights, lpips_weights=args.lpips_weights)
+                            fid_weights=args.fid_weights, lpips_weights=args.lpips_weights,
+                            categories=tuple(args.categories) if args.categories else CATEGORIES)
     print(result.markdown)
+    return 0
+
+
+def _cmd_lip_prior(args: argparse.Namespace) -> int:
+    from training.lip_prior import build_lip_prior
+
+    summary = build_lip_prior(resolve(args.cache), resolve(args.out), limit=args.limit, seed=args.seed,
+                              infant={"all": None, "infants": True, "no-infants": False}[args.ages])
+    print(f"lip prior from {summary['faces']} training faces (and their mirror images) written to {args.out}")
     return 0
 
 
@@ -120,9 +131,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--device")
     ev.add_argument("--weights", action="append", metavar="MODEL=FOLDER",
                     help="evaluate a model from an exported folder instead of its registered weights")
+    ev.add_argument("--categories", nargs="+", metavar="CATEGORY",
+                    help="mask categories to evaluate (default all: lip mouth upper_lip 0-20 20-40 40-60)")
     ev.add_argument("--fid-weights", help="pt_inception-2015-12-05 weights for FID (optional)")
     ev.add_argument("--lpips-weights", help="LPIPS: LIN_PATH,VGG16_PATH (lpips vgg.pth and a torchvision vgg16 state dict; optional)")
     ev.set_defaults(func=_cmd_evaluate)
+
+    lp = sub.add_parser("lip-prior", help="average the mouth-and-nose detail of the training faces (lip_prior coarse stage)")
+    lp.add_argument("cache", nargs="?", default="data-cache/utkface")
+    lp.add_argument("--out", default="data-cache/lip-prior.safetensors")
+    lp.add_argument("--limit", type=int, default=6000, help="training faces to average")
+    lp.add_argument("--ages", choices=["all", "infants", "no-infants"], default="all")
+    lp.add_argument("--seed", type=int, default=0)
+    lp.set_defaults(func=_cmd_lip_prior)
 
     se = sub.add_parser("search", help="Optuna search over the loss weights (small budget)")
     se.add_argument("config")

@@ -58,6 +58,10 @@ class TrainConfig:
     ema: float = 0.999            # generator weight averaging; 0 disables
     init_from: str = ""           # a run folder or state file to start from (fine-tuning), weights only
     init_fresh: tuple[str, ...] = ()  # generator modules (name prefixes) that keep their fresh initialisation
+    landmark_warmup: int = 0      # first steps train only the landmark head, on a frozen encoder (cheap, large batch)
+    landmark_warmup_batch: int = 16
+    guide_truth: float = 0.0      # share of samples whose image branch is guided by the true landmarks (jittered)
+    guide_jitter: float = 0.01    # standard deviation of that jitter, in crop widths
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,11 @@ class Config:
     name: str
     model: str = "nclg-mt-lite"
     width: float = 0.25
-    coarse_fill: str = "none"     # "harmonic": the hole enters as a membrane fill and the network draws a correction
+    coarse_fill: str = "none"     # "harmonic": the hole enters as a membrane fill and the network draws a correction;
+                                  # "lip_prior": that fill plus the mean mouth-and-nose detail warped to the landmarks
+    landmark_head: str = "paper"  # "heatmap": heat maps + soft-argmax on the shared feature map (see nclg_mt.py)
+    landmark_sigma: float = 0.0   # > 0: landmarks fed back as Gaussians of this many map pixels (0: one pixel each)
+    lip_prior: str = ""           # template file for coarse_fill = "lip_prior" (python -m training lip-prior)
     seed: int = 0
     vgg_weights: str = ""
     data: DataConfig = field(default_factory=DataConfig)
@@ -138,7 +146,12 @@ def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> Co
 def generator_kwargs(config: Config | dict[str, Any]) -> dict[str, Any]:
     """The generator's constructor arguments, as the model card records them."""
     raw = config.to_dict() if isinstance(config, Config) else config
-    return {"width": raw["width"], "coarse_fill": raw.get("coarse_fill", "none")}
+    kwargs = {"width": raw["width"], "coarse_fill": raw.get("coarse_fill", "none")}
+    if raw.get("landmark_head", "paper") != "paper":
+        kwargs["landmark_head"] = raw["landmark_head"]
+    if raw.get("landmark_sigma", 0.0):
+        kwargs["landmark_sigma"] = float(raw["landmark_sigma"])
+    return kwargs
 
 
 def resolve(path: str | Path) -> Path:

@@ -15,6 +15,13 @@ from training.errors import TrainingError
 INTENDED_USE = ("Research use: proposing a plausible non-cleft upper lip and nose inside a clinician-painted mask "
                 "on a face photo, for consultation and blinded rating studies. Not a diagnostic device. Trained on "
                 "open face data of adults and children without cleft lip; never trained on patient photos.")
+#: What the encoder receives, per coarse stage (the card's preprocessing block says it).
+NETWORK_INPUT = {
+    "none": "cat([image * (1 - hole), hole]) NCHW (the paper's zero-filled hole)",
+    "harmonic": "cat([harmonic_fill(image, hole), hole]) NCHW; output = sigmoid(logit(fill) + correction)",
+    "lip_prior": "cat([harmonic_fill(image, hole), hole]) NCHW; output = sigmoid(logit(fill) + "
+                 "fade(hole) * template warped to the landmarks + correction)",
+}
 TERMS = "Non-commercial research only (inherited from UTKFace, CelebA and the NVIDIA irregular masks, CC BY-NC-SA 4.0)."
 
 
@@ -37,6 +44,7 @@ def build_card(run_dir: Path, name: str, step: int, evaluation: dict[str, Any] |
         "architecture": {"class": "NCLGMTGenerator", "module": "inference.models.nclg_mt",
                          "kwargs": generator_kwargs(config)},
         "resolution": 256,
+        "preprocessing": {"network_input": NETWORK_INPUT[generator_kwargs(config)["coarse_fill"]]},
         "intended_use": INTENDED_USE,
         "terms": TERMS,
         "training": {

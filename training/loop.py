@@ -36,7 +36,7 @@ from training.masks.nvidia import NvidiaMasks, load_nvidia_masks
 from training.samples import draw_landmarks, grid, masked_view, save_png, to_uint8
 
 LOG_FIELDS = ["step", "time_s", "sec_per_step", "g_lr", "d_lr", "d_loss", "g_total", "l1", "adversarial",
-              "landmark", "tv", "feature_matching", "perceptual", "style", "val_psnr", "val_l1"]
+              "landmark", "tv", "feature_matching", "perceptual", "style", "val_psnr", "val_l1", "val_nme"]
 
 
 @dataclass
@@ -116,10 +116,21 @@ class Trainer:
             src = resolve(config.train.init_from)
             state = load_state(src / "state.pt" if src.is_dir() else src)
             g_state = state.get("g_ema", state["g"])
-            fresh = self.g.state_dict()  # e.g. a zero-initialised output layer for a new coarse fill
+            fresh = self.g.state_dict()  # e.g. a zero-initialised output layer for a new coarse fill or head
+            g_state = {k: v for k, v in g_state.items() if not k.startswith(config.train.init_fresh)}
             g_state.update({k: v for k, v in fresh.items() if k.startswith(config.train.init_fresh)})
             self.g.load_state_dict(g_state)
             self.d.load_state_dict(state["d"])
+        if not (resume and state_path.is_file()):
+            def fresh(prefix: str) -> bool:  # a module this run starts, rather than continues
+                return not config.train.init_from or prefix.startswith(config.train.init_fresh)
+
+            if config.coarse_fill == "lip_prior" and fresh("prior."):
+                from training.lip_prior import load_lip_prior
+
+                self.g.prior.load_state_dict(load_lip_prior(resolve(config.lip_prior)))
+            if config.landmark_head == "heatmap" and fresh("landmarks."):
+                self.g.landmarks.mean_shape.copy_(torch.from_numpy(self.data.mean_landmarks()))
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False) if config.train.ema > 0 else None
         if self.g_ema is not None and self._loaded_ema is not None:
             self.g_ema.load_state_dict(self._loaded_ema)
@@ -170,8 +181,9 @@ class Trainer:
         w = self.config.loss
         image, hole, lm = image.to(self.device), hole.to(self.device), lm.to(self.device)
         n = image.shape[0]
+        guide = self._guide(lm)
         with self.autocast:
-            out, lm_pred = self.g_ddp(image, hole)
+            out, lm_pred = self.g_ddp(image, hole, guide)
             comp = out * hole + image * (1 - hole)
         # discriminator: real vs composited fake, one forward on both halves
         self.d.requires_grad_(True)
@@ -191,7 +203,7 @@ class Trainer:
         terms = {
             "l1": L.l1_reconstruction(out.float(), image, hole, w.l1_mode, w.l1_valid),
             "adversarial": L.g_hinge(fake_feats[-1]),
-            "landmark": L.landmark_l2(lm_pred.float(), lm, w.landmark_reference_size),
+            "landmark": L.landmark_loss(lm_pred.float(), lm, w.landmark_reference_size, w.landmark_mode),
             "tv": L.total_variation(comp.float()),
         }
         total = w.l1 * terms["l1"] + w.adversarial * terms["adversarial"] + w.landmark * terms["landmark"] \
@@ -214,6 +226,38 @@ class Trainer:
             raise ConfigError(f"The generator loss became {result['g_total']} at step {self.step}; lower the "
                               "learning rate or disable mixed precision.")
         return result
+
+    def landmark_step(self, image: torch.Tensor, hole: torch.Tensor, lm: torch.Tensor) -> dict[str, float]:
+        """A warm-up step: only the landmark head learns, from the frozen shared encoder's features.
+
+        A fresh head on a trained encoder needs many faces and little else; the encoder's forward
+        pass without gradients costs a fraction of a full step, so the head sees several times
+        more faces per second than in joint training.
+        """
+        w = self.config.loss
+        image, hole, lm = image.to(self.device), hole.to(self.device), lm.to(self.device)
+        with torch.no_grad(), self.autocast:
+            enc = self.g.encode(image, hole)
+        with self.autocast:
+            pred, _ = self.g.predict_landmarks(enc)
+            loss = L.landmark_loss(pred.float(), lm, w.landmark_reference_size, w.landmark_mode)
+        self.opt_g.zero_grad(set_to_none=True)
+        (w.landmark * loss).backward()
+        self.opt_g.step()
+        self._update_ema()
+        return {"landmark": float(loss.detach()), "g_total": float(w.landmark * loss.detach())}
+
+    def _guide(self, lm: torch.Tensor) -> torch.Tensor | None:
+        """Landmarks for the image branch: the truth (jittered) for a ``guide_truth`` share of the samples,
+        the branch's own prediction (NaN rows) for the rest, so the image learns to follow its landmarks."""
+        share = self.config.train.guide_truth
+        if share <= 0:
+            return None
+        chosen = torch.from_numpy(self.rng.random(lm.shape[0]) < share).to(lm.device)
+        jitter = torch.from_numpy(self.rng.normal(0, self.config.train.guide_jitter, lm.shape[:1] + (1, 2))
+                                  + self.rng.normal(0, self.config.train.guide_jitter / 2, lm.shape)).float()
+        truth = (lm + jitter.to(lm.device)).clamp(0, 1)
+        return torch.where(chosen[:, None, None], truth, torch.full_like(lm, float("nan")))
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -258,6 +302,8 @@ class Trainer:
         comp = out * hole + image * (1 - hole)
         mse = ((comp - image) ** 2).flatten(1).mean(1).clamp_min(1e-10)
         psnr = float((10 * torch.log10(1 / mse)).mean())
+        iod = (lm[:, 45] - lm[:, 36]).norm(dim=-1).clamp_min(1e-6)  # outer eye corners, as in the evaluation
+        self.last_val_nme = float(((lm_pred - lm).norm(dim=-1).mean(1) / iod).mean())
         l1 = float((comp - image).abs().mean() * 100)
         gt, co, holes = to_uint8(image), to_uint8(comp), hole[:, 0].bool().cpu().numpy()
         rows = [[masked_view(gt[i], holes[i]), draw_landmarks(co[i], lm_pred[i].cpu().numpy()), co[i], gt[i]]
@@ -296,12 +342,13 @@ class Trainer:
         bar = tqdm(total=target, initial=self.step, desc=self.config.name, disable=not (self.progress and self.dist.is_main))
         while self.step < target:
             self._set_lr()
-            batch = sample_batch(self.data, self.masks, self.rng, cfg.batch_size, self.config.data.resolution,
-                                 self.config.data.flip)
-            terms = self.train_step(*batch)
+            warmup = self.step < cfg.landmark_warmup
+            batch = sample_batch(self.data, self.masks, self.rng, cfg.landmark_warmup_batch if warmup else cfg.batch_size,
+                                 self.config.data.resolution, self.config.data.flip)
+            terms = self.landmark_step(*batch) if warmup else self.train_step(*batch)
             self.step += 1
             bar.update(1)
-            bar.set_postfix(g=f"{terms['g_total']:.3f}", l1=f"{terms['l1']:.3f}", d=f"{terms['d_loss']:.3f}")
+            bar.set_postfix({k: f"{terms[k]:.3f}" for k in ("g_total", "l1", "landmark", "d_loss") if k in terms})
             first = terms["g_total"] if math.isnan(first) else first
             last = terms["g_total"]
             for k, v in terms.items():
@@ -310,7 +357,7 @@ class Trainer:
             row: dict = {}
             if self.dist.is_main and (self.step % cfg.val_every == 0 or self.step % cfg.sample_every == 0):
                 psnr, l1, picture = self.validate()
-                row.update(val_psnr=round(psnr, 3), val_l1=round(l1, 4))
+                row.update(val_psnr=round(psnr, 3), val_l1=round(l1, 4), val_nme=round(self.last_val_nme, 4))
                 if self.step % cfg.sample_every == 0:
                     save_png(self.run_dir / "samples" / f"step_{self.step:07d}.png", picture)
                 if psnr > self.best_psnr:

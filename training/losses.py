@@ -29,6 +29,7 @@ class LossWeights:
     feature_matching: float = 1.0       # used only when no VGG weights are given
     l1_mode: str = "lafin"              # "lafin": whole image / hole fraction; "hole": hole mean + l1_valid x known mean
     l1_valid: float = 0.2               # weight of the known pixels in "hole" mode
+    landmark_mode: str = "l2"           # "l2": the paper's mean squared error; "l1": mean point distance (robust)
 
 
 def l1_reconstruction(output: torch.Tensor, target: torch.Tensor, hole: torch.Tensor,
@@ -54,6 +55,17 @@ def l1_reconstruction(output: torch.Tensor, target: torch.Tensor, hole: torch.Te
 def landmark_l2(pred_norm: torch.Tensor, target_norm: torch.Tensor, reference_size: int) -> torch.Tensor:
     """Mean squared landmark error in pixels of a ``reference_size`` crop (the paper's weight applies)."""
     return F.mse_loss(pred_norm, target_norm) * float(reference_size) ** 2
+
+
+def landmark_loss(pred_norm: torch.Tensor, target_norm: torch.Tensor, reference_size: int, mode: str = "l2"
+                  ) -> torch.Tensor:
+    """The paper's L2 (``landmark_l2``), or "l1": the mean Euclidean point error in pixels of a
+    ``reference_size`` crop, whose gradient does not vanish as the points get close."""
+    if mode == "l2":
+        return landmark_l2(pred_norm, target_norm, reference_size)
+    if mode != "l1":
+        raise ValueError(f"unknown landmark_mode {mode!r} (use 'l2' or 'l1')")
+    return ((pred_norm - target_norm) * reference_size).square().sum(-1).add(1e-6).sqrt().mean()
 
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from app.autosave import MaskAutosaver
 from app.canvas.images import pyramid_images, to_pixmaps
 from app.canvas.view import MaskCanvas, ZoomPanView
-from inference.face.suggest import suggest_mask
+from inference.face.suggest import FAMILY_LABELS, suggest_mask
 from app.prompts import (
     DICOM_FILTER,
     IMAGE_SAVE_FILTER,
@@ -227,7 +227,10 @@ class MainWindow(QMainWindow):
             edit.addAction(a)
             self.addAction(a)
         edit.addSeparator()
-        self.act_suggest = self._action(edit, "Suggest mask from landmarks", self.suggest_mask, QKeySequence("Ctrl+G"))
+        self.act_suggest = self._action(edit, "Suggest mask: upper lip + nostril sill",
+                                        lambda: self.suggest_mask("upper_lip_nostril"), QKeySequence("Ctrl+G"))
+        self.act_suggest_mouth = self._action(edit, "Suggest mask: whole mouth + nostril sill",
+                                              lambda: self.suggest_mask("mouth_nostril"), QKeySequence("Ctrl+Shift+G"))
         self.act_clear = self._action(edit, "Clear mask", self.clear_mask, QKeySequence("Ctrl+Backspace"))
         edit.addSeparator()
         tools = edit.addMenu("Tool")
@@ -286,7 +289,9 @@ class MainWindow(QMainWindow):
         busy = self.state.busy
         for action in (self.act_import_mask, self.act_export_mask, self.act_clear):
             action.setEnabled(has_case)
-        self.act_suggest.setEnabled(has_case and self.state.face is not None and self.state.face.landmarks is not None)
+        can_suggest = has_case and self.state.face is not None and self.state.face.landmarks is not None
+        self.act_suggest.setEnabled(can_suggest)
+        self.act_suggest_mouth.setEnabled(can_suggest)
         for action in (self.act_save_pred, self.act_copy_pred, self.act_report, self.act_dicom):
             action.setEnabled(has_pred)
         self.act_open.setEnabled(not busy)
@@ -371,6 +376,10 @@ class MainWindow(QMainWindow):
         except (StudyError, OSError) as exc:
             self.prompts.error("Case not created", describe_error(exc))
             return
+        if case.same_photo_as:  # a family must never get another child's report
+            self.prompts.error("Same photo as another case",
+                               f"This photo is already stored as case {', '.join(case.same_photo_as)}. "
+                               f"Check that {case.pseudonym} is the right patient before you go on.")
         self._show_case(case, photo, levels, mask=None, predictions=[])
 
     def open_case_dialog(self) -> None:
@@ -487,14 +496,15 @@ class MainWindow(QMainWindow):
     def _current_mask(self) -> np.ndarray | None:
         return None if self.canvas.layer is None else self.canvas.layer.to_bool()
 
-    def suggest_mask(self) -> None:
+    def suggest_mask(self, family: str = "upper_lip_nostril") -> None:
+        """Replace the mask with a family of ``inference.face.suggest`` (one undo step)."""
         face = self.state.face
         if self.photo is None or face is None or face.landmarks is None:
             self.prompts.error("No landmarks", "A mask can only be suggested when the face and its landmarks were "
                                                "detected. Paint the mask by hand instead.")
             return
-        mask = suggest_mask(face.landmarks, self.photo.rgb.shape[:2])
-        self.canvas.replace_mask(mask, "Suggest mask")
+        mask = suggest_mask(face.landmarks, self.photo.rgb.shape[:2], family)
+        self.canvas.replace_mask(mask, f"Suggest mask ({FAMILY_LABELS[family].lower()})")
         self.statusBar().showMessage("Suggested mask: check and correct it before running a model.", 4000)
 
     def clear_mask(self) -> None:
@@ -551,8 +561,9 @@ class MainWindow(QMainWindow):
             return
         try:
             self.state.case = self.store.update_case(case.id, notes=text)
-        except StudyError as exc:
-            self.prompts.error("Notes not saved", describe_error(exc))
+        except StudyError as exc:  # the text stays in the box; the next edit saves it again
+            self.prompts.error("Notes not saved", f"{describe_error(exc)}\n\nYour notes are still in the box "
+                                                  "and are saved again with your next edit.")
 
     # ================================================================ running models
     def run_models(self, names: list[str]) -> bool:

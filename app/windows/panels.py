@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -29,6 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.state import MAX_BRUSH, MIN_BRUSH, AppState, Tool
+from inference.face.suggest import FAMILY_LABELS
+
+# mask families the "Suggest mask" menu offers, in menu order (inference.face.suggest)
+SUGGEST_FAMILIES = ("mouth_nostril", "upper_lip_nostril")
+SUGGEST_TIP = "Propose a mask from the landmarks: the whole mouth or the upper lip, with the nostril sill"
 
 TOOL_LABELS = [
     (Tool.BRUSH, "Brush", "B", "Paint the area to fill (B)"),
@@ -41,7 +47,7 @@ TOOL_LABELS = [
 
 
 class ToolPanel(QGroupBox):
-    suggest_requested = Signal()
+    suggest_requested = Signal(str)  # a mask family of inference.face.suggest
     clear_requested = Signal()
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
@@ -69,8 +75,15 @@ class ToolPanel(QGroupBox):
         self.show_mask.toggled.connect(state.set_mask_visible)
         self.show_face = QCheckBox("Show face box and landmarks")
         self.show_face.toggled.connect(state.set_face_overlay_visible)
-        self.suggest = QPushButton("Suggest mask", toolTip="Propose upper lip + nostril sill from the landmarks")
-        self.suggest.clicked.connect(self.suggest_requested)
+        self.suggest = QToolButton(text="Suggest mask", toolTip=SUGGEST_TIP)
+        self.suggest.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.suggest.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.suggest.setMenu(QMenu(self.suggest))
+        self.suggest_actions = {}
+        for family in SUGGEST_FAMILIES:
+            action = self.suggest.menu().addAction(FAMILY_LABELS[family])
+            action.triggered.connect(lambda _c=False, f=family: self.suggest_requested.emit(f))
+            self.suggest_actions[family] = action
         self.clear = QPushButton("Clear mask")
         self.clear.clicked.connect(self.clear_requested)
         form = QFormLayout()
@@ -115,7 +128,7 @@ class ToolPanel(QGroupBox):
         self.show_face.setChecked(s.face_overlay_visible)
         has_landmarks = s.face is not None and s.face.landmarks is not None
         self.suggest.setEnabled(has_landmarks)
-        self.suggest.setToolTip("Propose upper lip + nostril sill from the landmarks" if has_landmarks
+        self.suggest.setToolTip(SUGGEST_TIP if has_landmarks
                                 else "Needs detected landmarks (no face was detected in this photo)")
 
 

@@ -14,7 +14,7 @@ import torch
 from training.data.cache import CROP_SIZE
 from training.errors import DataError
 from training.masks.freeform import free_form_mask
-from training.masks.lip import lip_region_mask
+from training.masks.lip import family_mask, lip_region_mask
 from training.masks.nvidia import NvidiaMasks
 
 # iBUG 300-W index of each landmark's mirror image, for horizontal flips.
@@ -62,6 +62,10 @@ class FaceCropSet:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def mean_landmarks(self) -> np.ndarray:
+        """(68, 2) mean crop-normalised landmarks of these rows."""
+        return np.asarray(self.landmarks[[r.slot for r in self.rows]], np.float64).mean(0).astype(np.float32)
+
     def get(self, i: int, size: int = CROP_SIZE) -> tuple[np.ndarray, np.ndarray]:
         """(image uint8 (size, size, 3), landmarks_norm (68, 2)) of row ``i``."""
         slot = self.rows[i].slot
@@ -71,11 +75,17 @@ class FaceCropSet:
         return image, np.array(self.landmarks[slot])
 
 
-MASK_KINDS = ("lip", "nvidia", "freeform")
+MASK_KINDS = ("lip", "mouth", "upper_lip", "nvidia", "freeform")
+FAMILY_OF_KIND = {"mouth": "mouth_nostril", "upper_lip": "upper_lip_nostril"}
 
 
 class MaskSampler:
-    """Draws a hole for a face from the configured mix of lip-region, NVIDIA and free-form masks."""
+    """Draws a hole for a face from the configured mix of masks.
+
+    ``lip``: any lip-region shape (clefts, equipment, ...); ``mouth`` / ``upper_lip``: the two cleft
+    mask families of the evaluation (whole mouth + nostril sill; upper lip + nostril sill), with
+    their dilation jittered; ``nvidia``: irregular holes; ``freeform``: brush strokes.
+    """
 
     def __init__(self, mix: dict[str, float], nvidia: NvidiaMasks | None) -> None:
         unknown = set(mix) - set(MASK_KINDS)
@@ -92,6 +102,8 @@ class MaskSampler:
         kind = self.kinds[int(rng.choice(len(self.kinds), p=self.p))]
         if kind == "lip":
             return lip_region_mask(landmarks_norm, rng, size)
+        if kind in FAMILY_OF_KIND:
+            return family_mask(landmarks_norm, size, FAMILY_OF_KIND[kind], rng)
         if kind == "nvidia":
             return self.nvidia.pick(rng, size)
         return free_form_mask(rng, size)

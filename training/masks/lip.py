@@ -3,7 +3,11 @@
 Shapes (iBUG 300-W indices): the upper lip (48-54 outer, 60-64 inner), the philtrum with the
 nostril sill (31-35 down to 50-52), unilateral and bilateral cleft-like wedges from a nostril
 through the upper lip, of varying width, and "equipment" occluders near the mouth (tape strips
-and tubes). Every shape is jittered, so the network never sees the same outline twice.
+and tubes); and the two cleft-like families of ``inference.face.suggest`` (the app's
+"suggest mask"): ``mouth_nostril`` (whole mouth + nostril sill) and ``upper_lip_nostril`` (upper
+lip + nostril sill), with the dilation jittered 0.8-1.25x when given a generator and exactly as
+defined without one (evaluation). Every shape is jittered, so the network never sees the same
+outline twice.
 """
 
 from __future__ import annotations
@@ -13,10 +17,15 @@ from typing import Callable
 import cv2
 import numpy as np
 
-NOSE_BASE = [31, 32, 33, 34, 35]
-UPPER_LIP_OUTER = [48, 49, 50, 51, 52, 53, 54]
-UPPER_LIP_INNER = [64, 63, 62, 61, 60]
-MOUTH_OUTER = list(range(48, 60))
+from inference.face.regions import MOUTH_OUTER, PHILTRUM, UPPER_LIP
+from inference.face.suggest import (
+    MOUTH_NOSTRIL_DILATE,
+    UPPER_LIP_NOSTRIL_DILATE,
+    mouth_nostril_mask,
+    upper_lip_nostril_mask,
+)
+
+DILATE_JITTER = (0.8, 1.25)  # range of the dilation factor of the two families in training
 
 
 def _px(lm_norm: np.ndarray, size: int) -> np.ndarray:
@@ -41,14 +50,14 @@ def _dilate(canvas: np.ndarray, radius: int) -> np.ndarray:
 
 def upper_lip(p: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
     canvas = np.zeros((size, size), np.uint8)
-    _fill(canvas, np.concatenate([p[UPPER_LIP_OUTER], p[UPPER_LIP_INNER]]))
+    _fill(canvas, p[list(UPPER_LIP)])
     return _dilate(canvas, int(rng.uniform(0.05, 0.2) * _face_scale(p)))
 
 
 def philtrum(p: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
     """Nostril sill, philtrum and the top of the upper lip."""
     canvas = np.zeros((size, size), np.uint8)
-    _fill(canvas, np.concatenate([p[NOSE_BASE], p[[52, 51, 50]]]))
+    _fill(canvas, p[list(PHILTRUM)])
     return _dilate(canvas, int(rng.uniform(0.05, 0.18) * _face_scale(p)))
 
 
@@ -107,13 +116,50 @@ def equipment(p: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
     return canvas
 
 
+def _mouth_disc(p: np.ndarray, size: int) -> np.ndarray:
+    """The fallback for degenerate landmarks (an empty shape): a disc over the mouth."""
+    canvas = np.zeros((size, size), np.uint8)
+    cv2.circle(canvas, tuple(np.round(p[list(MOUTH_OUTER)].mean(0)).astype(int)), max(2, size // 10), 1, -1)
+    return canvas.astype(bool)
+
+
+def _jitter(rng: np.random.Generator | None) -> float:
+    return 1.0 if rng is None else float(rng.uniform(*DILATE_JITTER))
+
+
+def mouth_nostril(p: np.ndarray, rng: np.random.Generator | None, size: int) -> np.ndarray:
+    """Family (a) of ``inference.face.suggest``: whole mouth + nostril sill (no jitter when ``rng`` is None)."""
+    return mouth_nostril_mask(p, (size, size), MOUTH_NOSTRIL_DILATE * _jitter(rng)).astype(np.uint8)
+
+
+def upper_lip_nostril(p: np.ndarray, rng: np.random.Generator | None, size: int) -> np.ndarray:
+    """Family (b) of ``inference.face.suggest``: upper lip + nostril sill (no jitter when ``rng`` is None)."""
+    return upper_lip_nostril_mask(p, (size, size), UPPER_LIP_NOSTRIL_DILATE * _jitter(rng)).astype(np.uint8)
+
+
 LIP_SHAPES: dict[str, Callable[[np.ndarray, np.random.Generator, int], np.ndarray]] = {
     "upper_lip": upper_lip,
     "philtrum": philtrum,
     "unilateral_cleft": unilateral_cleft,
     "bilateral_cleft": bilateral_cleft,
     "equipment": equipment,
+    "mouth_nostril": mouth_nostril,
+    "upper_lip_nostril": upper_lip_nostril,
 }
+# the shapes of the first evaluation "lip" category (kept, so its numbers stay comparable)
+CLEFT_SHAPES = ("upper_lip", "philtrum", "unilateral_cleft", "bilateral_cleft", "equipment")
+# the two mask families, as evaluation categories (no jitter): category -> shape name
+FAMILY_SHAPES = {"mouth": "mouth_nostril", "upper_lip": "upper_lip_nostril"}
+
+
+def family_mask(landmarks_norm: np.ndarray, size: int, family: str,
+                rng: np.random.Generator | None = None) -> np.ndarray:
+    """A bool (size, size) mask of ``family`` ("mouth_nostril" or "upper_lip_nostril"); jittered only with ``rng``."""
+    if family not in ("mouth_nostril", "upper_lip_nostril"):
+        raise ValueError(f"unknown mask family {family!r}")
+    p = _px(landmarks_norm, size)
+    out = LIP_SHAPES[family](p, rng, size).astype(bool)
+    return out if out.any() else _mouth_disc(p, size)
 
 
 def lip_region_mask(landmarks_norm: np.ndarray, rng: np.random.Generator, size: int,
@@ -124,8 +170,4 @@ def lip_region_mask(landmarks_norm: np.ndarray, rng: np.random.Generator, size: 
     out = LIP_SHAPES[name](p, rng, size).astype(bool)
     if name != "equipment" and rng.random() < 0.2:  # equipment often sits over a painted cleft
         out |= equipment(p, rng, size).astype(bool)
-    if not out.any():  # degenerate landmarks: fall back to a disc over the mouth
-        canvas = np.zeros((size, size), np.uint8)
-        cv2.circle(canvas, tuple(np.round(p[MOUTH_OUTER].mean(0)).astype(int)), max(2, size // 10), 1, -1)
-        out = canvas.astype(bool)
-    return out
+    return out if out.any() else _mouth_disc(p, size)

@@ -1,0 +1,118 @@
+"""A structural coarse stage: the mean open-data mouth and nose, warped to the predicted landmarks.
+
+A smooth fill has no lip: a network that refines it must invent the vermilion border, the mouth
+line, the philtrum and the nostrils from nothing, and with an L1 loss it learns their average
+position, which is no lip. This module starts the refinement from a lip instead. Offline, every
+training face is warped onto the mean landmark shape (a thin-plate spline through the 68 points)
+and its mouth-and-nose region is expressed as a *detail*: its logit minus the logit of a membrane
+fill of that region. The mean detail over thousands of open faces is the template; because the
+faces are aligned at their landmarks, the template keeps a sharp vermilion border, a dark mouth
+line, philtral shading and two dark nostrils, while every face-specific colour cancels out.
+
+At run time the template is warped from the mean shape to the landmarks the network predicts
+(or to landmarks a user supplies) and added, in logit space, to the membrane fill of the hole,
+fading to zero at the hole's border so that no seam appears. Both the template and the mean
+shape are buffers of the network, so they travel inside ``model.safetensors``.
+
+Coordinates are normalised to [0, 1] of the crop, (x, y), with pixel centres at (i + 0.5) / size,
+as everywhere in this project.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+NUM_LANDMARKS = 68
+TEMPLATE_SIZE = 256
+TPS_GRID = 64            # the spline is evaluated on this grid and the sampling grid upsampled: it is smooth
+TPS_REGULARISATION = 1e-4
+BORDER_FADE = 9          # pixels over which the detail fades in from the hole's border
+
+
+def _tps_kernel(d2: torch.Tensor) -> torch.Tensor:
+    """U(r) = r^2 log r, written on squared distances (0 at r = 0)."""
+    return 0.5 * d2 * torch.log(d2.clamp_min(1e-12))
+
+
+def tps_map(control: torch.Tensor, values: torch.Tensor, points: torch.Tensor,
+            regularisation: float = TPS_REGULARISATION) -> torch.Tensor:
+    """Evaluate at ``points`` (N, G, 2) the thin-plate spline taking ``control`` (N, K, 2) to ``values`` (N, K, 2).
+
+    Solved in float32 whatever autocast is active; a small regularisation keeps coincident
+    control points (a closed mouth's inner lip) and folded predictions well posed.
+    """
+    with torch.autocast(device_type=control.device.type, enabled=False):
+        control, values, points = control.float(), values.float(), points.float()
+        n, k, _ = control.shape
+        kernel = _tps_kernel(torch.cdist(control, control).square())
+        kernel = kernel + regularisation * torch.eye(k, device=control.device)
+        affine = torch.cat([torch.ones(n, k, 1, device=control.device), control], dim=2)      # N, K, 3
+        system = torch.zeros(n, k + 3, k + 3, device=control.device)
+        system[:, :k, :k] = kernel
+        system[:, :k, k:] = affine
+        system[:, k:, :k] = affine.transpose(1, 2)
+        rhs = torch.cat([values, torch.zeros(n, 3, 2, device=control.device)], dim=1)
+        coef, info = torch.linalg.solve_ex(system, rhs)                                        # N, K+3, 2
+        if bool((info != 0).any()):  # all points coincident (an untrained head): least squares instead
+            coef = torch.linalg.lstsq(system, rhs, driver="gelsd").solution
+        u = _tps_kernel(torch.cdist(points, control).square())                                  # N, G, K
+        point_affine = torch.cat([torch.ones_like(points[..., :1]), points], dim=2)             # N, G, 3
+        return u @ coef[:, :k] + point_affine @ coef[:, k:]
+
+
+def _pixel_centres(size: int, device: torch.device) -> torch.Tensor:
+    c = (torch.arange(size, device=device, dtype=torch.float32) + 0.5) / size
+    y, x = torch.meshgrid(c, c, indexing="ij")
+    return torch.stack([x, y], dim=-1).reshape(1, size * size, 2)
+
+
+def warp(source: torch.Tensor, source_landmarks: torch.Tensor, target_landmarks: torch.Tensor,
+         size: int | None = None) -> torch.Tensor:
+    """Warp ``source`` (N or 1, C, H, W) so that its ``source_landmarks`` land on ``target_landmarks`` (N, 68, 2).
+
+    Backward mapping: each output pixel samples the source where the spline through
+    (target -> source) sends it; the spline is evaluated on a coarse grid and interpolated.
+    """
+    n = target_landmarks.shape[0]
+    size = size or source.shape[-1]
+    grid_res = min(TPS_GRID, size)
+    points = _pixel_centres(grid_res, target_landmarks.device).expand(n, -1, -1)
+    src = source_landmarks.expand(n, -1, -1)
+    mapped = tps_map(target_landmarks.detach(), src, points)                                  # N, G, 2 in [0, 1]
+    grid = mapped.view(n, grid_res, grid_res, 2).permute(0, 3, 1, 2)
+    if grid_res != size:
+        grid = F.interpolate(grid, size=(size, size), mode="bilinear", align_corners=False)
+    grid = grid.permute(0, 2, 3, 1) * 2 - 1                                                    # grid_sample's [-1, 1]
+    src_img = source.expand(n, -1, -1, -1) if source.shape[0] == 1 else source
+    return F.grid_sample(src_img.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def border_fade(hole: torch.Tensor, width: int = BORDER_FADE) -> torch.Tensor:
+    """1 deep inside the hole, falling to 0 at its border (and 0 outside), so added detail leaves no seam."""
+    k = 2 * (width // 2) + 1
+    inside = F.avg_pool2d(hole.float(), k, stride=1, padding=k // 2, count_include_pad=False)
+    return (hole * (2 * inside - 1)).clamp(0, 1)
+
+
+class LipPrior(nn.Module):
+    """The mean mouth-and-nose detail (logit space) on the mean landmark shape, and its warp to given landmarks.
+
+    An untrained prior (all-zero template) adds nothing: the network then sees a plain membrane fill.
+    ``training.lip_prior`` computes the template from the training faces and stores it here.
+    """
+
+    def __init__(self, size: int = TEMPLATE_SIZE) -> None:
+        super().__init__()
+        self.register_buffer("template", torch.zeros(1, 3, size, size))
+        self.register_buffer("reference", torch.full((1, NUM_LANDMARKS, 2), 0.5))
+
+    def detail(self, landmarks: torch.Tensor, size: int) -> torch.Tensor:
+        """The template detail (N, 3, size, size) warped onto ``landmarks`` (N, 68, 2)."""
+        return warp(self.template, self.reference, landmarks, size)
+
+    def forward(self, base: torch.Tensor, hole: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+        """Logit of the coarse image: logit(base) plus the warped detail inside the hole, faded at its border."""
+        detail = self.detail(landmarks, base.shape[-1])
+        return torch.logit(base.float().clamp(1e-3, 1 - 1e-3)) + border_fade(hole) * detail

@@ -1,0 +1,81 @@
+"""The lip prior: thin-plate warps that land landmarks where asked, a seamless fade, and the template build."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from inference.models.lip_prior import LipPrior, border_fade, tps_map, warp
+
+
+def _grid_points(n: int = 68, seed: int = 0) -> torch.Tensor:
+    return torch.from_numpy(np.random.default_rng(seed).uniform(0.2, 0.8, (1, n, 2)).astype(np.float32))
+
+
+def test_tps_interpolates_its_control_points_and_reproduces_an_affine_map() -> None:
+    control = _grid_points()
+    affine = torch.tensor([[1.1, 0.2], [-0.1, 0.9]])
+    values = control @ affine + torch.tensor([0.05, -0.03])
+    probe = torch.rand(1, 50, 2)
+    assert torch.allclose(tps_map(control, values, control), values, atol=1e-3)
+    assert torch.allclose(tps_map(control, values, probe), probe @ affine + torch.tensor([0.05, -0.03]), atol=1e-3)
+
+
+def test_tps_with_coincident_points_does_not_fail() -> None:
+    control = torch.full((2, 68, 2), 0.5)
+    out = tps_map(control, _grid_points().expand(2, -1, -1), torch.rand(2, 10, 2))
+    assert torch.isfinite(out).all()
+
+
+def test_warp_moves_a_dot_with_its_landmarks() -> None:
+    size = 64
+    source_points = _grid_points()
+    image = torch.zeros(1, 1, size, size)
+    x, y = (source_points[0, 10] * size).long().tolist()
+    image[0, 0, y, x] = 1.0
+    shift = torch.tensor([6 / size, -4 / size])
+    moved = warp(image, source_points, source_points + shift, size)
+    peak = int(moved.flatten().argmax())
+    assert abs(peak % size - (x + 6)) <= 1 and abs(peak // size - (y - 4)) <= 1
+
+
+def test_border_fade_is_zero_at_and_outside_the_border_and_one_deep_inside() -> None:
+    hole = torch.zeros(1, 1, 64, 64)
+    hole[..., 10:50, 10:50] = 1
+    fade = border_fade(hole)
+    assert fade[..., :10, :].abs().max() == 0 and fade[..., 10, 10:50].max() <= 0.2
+    assert torch.all(fade[..., 20:40, 20:40] == 1)
+
+
+def test_an_empty_template_adds_nothing() -> None:
+    prior = LipPrior(size=32)
+    base = torch.rand(2, 3, 32, 32) * 0.8 + 0.1
+    hole = torch.ones(2, 1, 32, 32)
+    out = prior(base, hole, _grid_points().expand(2, -1, -1))
+    assert torch.allclose(torch.sigmoid(out), base, atol=1e-5)
+
+
+def test_template_built_from_training_faces_is_a_symmetric_lip(tmp_path) -> None:
+    from test_training_support import mini_setup
+    from training.lip_prior import build_lip_prior, load_lip_prior
+
+    faces, cache, _ = mini_setup(tmp_path)
+    summary = build_lip_prior(cache, tmp_path / "prior.safetensors", limit=8, batch=4, progress=False)
+    assert summary["faces"] >= 1 and summary["with_mirrors"] == 2 * summary["faces"]
+    prior = load_lip_prior(tmp_path / "prior.safetensors")
+    template, reference = prior["template"], prior["reference"]
+    assert template.shape == (1, 3, 256, 256) and reference.shape == (1, 68, 2)
+    assert template.abs().sum() > 0
+    assert template[..., :40, :].abs().max() == 0  # nothing above the nose: the support is the lower face
+    # mirror images are averaged in: the mean shape is symmetric about its own centre line
+    assert abs(float(reference[0, 30, 0] + reference[0, 8, 0]) / 2 - 0.5) < 0.02
+    LipPrior().load_state_dict(prior)
+
+
+def test_missing_template_is_a_clear_error(tmp_path) -> None:
+    from training.errors import DataError
+    from training.lip_prior import load_lip_prior
+
+    with pytest.raises(DataError, match="lip-prior"):
+        load_lip_prior(tmp_path / "none.safetensors")
