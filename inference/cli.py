@@ -2,8 +2,9 @@
 
     python -m inference models [--json]
     python -m inference predict --image P --mask M --model NAME --out O [--landmarks-out L] [--device D]
-                                [--mask-space photo|crop]
-    python -m inference predict --image DIR --mask DIR --model NAME --out DIR
+                                [--mask-space photo|crop] [--landmarks-in L.json]
+    python -m inference predict --image DIR --mask DIR --model NAME --out DIR [--landmarks-in DIR]
+    python -m inference measures --image P [--landmarks L.json]
 
 Bad input ends with one clear line on stderr and a non-zero exit code (2), never a traceback;
 in a batch, unusable cases are reported one line each and the rest still run (exit code 1).
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from inference.errors import ImageWriteError, InferenceError, MaskError
+from inference.errors import ImageWriteError, InferenceError, MaskError, SteeringError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 _IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".dcm", ".dicom"})
 _MASK_NAME_PATTERNS = ("{stem}_mask", "{stem}-mask", "{stem}.mask", "{stem}")
+# which points of a landmarks JSON file (the --landmarks-out format) are read, first present first
+LANDMARK_KEYS = ("guide_landmarks", "model_landmarks", "detected_landmarks", "landmarks")
 
 
 class UsageError(InferenceError):
@@ -49,6 +52,7 @@ class Job:
     mask: Path
     out: Path
     landmarks_out: Path | None
+    landmarks_in: Path | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,12 +76,28 @@ def build_parser() -> argparse.ArgumentParser:
                          help="result file (.png/.jpg) for one photo, or a folder for several")
     predict.add_argument("--landmarks-out", type=Path,
                          help="JSON file (one photo) or folder (several) for the landmarks in photo pixels")
+    predict.add_argument("--landmarks-in", type=Path,
+                         help="JSON file (one photo) or folder of NAME.landmarks.json (several) in the "
+                              "--landmarks-out format (68 points in photo pixels; null = keep the network's "
+                              "point): the landmark-guided network draws the lip and nose at these points")
+    predict.add_argument("--landmarks-key", choices=LANDMARK_KEYS, default=None,
+                         help="which points of a landmarks file to use (default: the first present of "
+                              + ", ".join(LANDMARK_KEYS) + ")")
     predict.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N or mps")
     predict.add_argument("--face-box", default=None, metavar="LEFT,TOP,RIGHT,BOTTOM",
                          help="face rectangle in photo pixels, for photos where no face is detected")
     predict.add_argument("--batch-size", type=int, default=None, help="photos per network call")
     predict.add_argument("--feather", type=float, default=None,
                          help="width in photo pixels of the soft seam around the mask (default: 2 crop pixels)")
+
+    measures = sub.add_parser("measures", help="nasolabial symmetry measures of a face photo, as JSON")
+    measures.add_argument("--image", required=True, type=Path, help="face photo (JPEG, PNG, TIFF, BMP, DICOM)")
+    measures.add_argument("--landmarks", type=Path,
+                          help="JSON file with 68 points in photo pixels (the --landmarks-out format); "
+                               "without it the landmarks are detected in the photo")
+    measures.add_argument("--landmarks-key", choices=LANDMARK_KEYS, default=None,
+                          help="which points of the landmarks file to use (default: the first present of "
+                               + ", ".join(LANDMARK_KEYS) + ")")
     return parser
 
 
@@ -86,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "models":
             return _cmd_models(args.json)
+        if args.command == "measures":
+            return _cmd_measures(args)
         return _cmd_predict(args)
     except InferenceError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -128,14 +150,18 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from inference.models.registry import load_model
     from inference.pipeline import FacePipeline
 
-    jobs = plan_jobs(args.image, args.mask, args.out, args.landmarks_out)
+    jobs = plan_jobs(args.image, args.mask, args.out, args.landmarks_out, args.landmarks_in)
     face_box = _parse_box(args.face_box) if args.face_box else None
     if args.batch_size is not None and args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1.")
     model = load_model(args.model, args.device)
+    if args.landmarks_in is not None and not model.accepts_landmarks:
+        raise SteeringError(f"{model.spec.display_name} does not draw from facial landmarks, so --landmarks-in "
+                            "cannot change its prediction. Use a landmark-guided model (nclg-mt-lite).")
     print(f"{model.spec.display_name} on {describe_device(model.device)}; {len(jobs)} photo(s)", file=sys.stderr)
     pipeline = FacePipeline(feather_px=args.feather)
-    loaders = [functools.partial(_load_case, pipeline, job, face_box, args.mask_space) for job in jobs]
+    loaders = [functools.partial(_load_case, pipeline, job, face_box, args.mask_space, args.landmarks_key)
+               for job in jobs]
     failures = 0
     with tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=len(jobs) < 2) as progress:
         for outcome in pipeline.predict_many(loaders, model, args.batch_size, args.mask_space):
@@ -156,8 +182,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def plan_jobs(images: list[Path], masks: list[Path], out: Path, landmarks_out: Path | None) -> list[Job]:
-    """Pair photos with masks and decide every output path before any work starts."""
+def plan_jobs(images: list[Path], masks: list[Path], out: Path, landmarks_out: Path | None,
+              landmarks_in: Path | None = None) -> list[Job]:
+    """Pair photos with masks (and landmark files) and decide every output path before any work starts."""
     if len(images) == 1 and images[0].is_dir():
         if len(masks) != 1 or not masks[0].is_dir():
             raise UsageError("With a folder of photos, --mask must be a folder of masks.")
@@ -175,7 +202,11 @@ def plan_jobs(images: list[Path], masks: list[Path], out: Path, landmarks_out: P
         _check_parent(out)
         if landmarks_out is not None:
             _check_parent(landmarks_out)
-        return [Job(pairs[0][0], pairs[0][1], out, landmarks_out)]
+        if landmarks_in is not None and not landmarks_in.is_file():
+            raise UsageError(f"--landmarks-in {landmarks_in} does not exist or is not a file.")
+        return [Job(pairs[0][0], pairs[0][1], out, landmarks_out, landmarks_in)]
+    if landmarks_in is not None and not landmarks_in.is_dir():
+        raise UsageError("With several photos, --landmarks-in must be a folder of NAME.landmarks.json files.")
     folders = [out] + ([landmarks_out] if landmarks_out is not None else [])
     for folder in folders:
         if folder.exists() and not folder.is_dir():
@@ -188,7 +219,8 @@ def plan_jobs(images: list[Path], masks: list[Path], out: Path, landmarks_out: P
     if len(set(stems)) != len(stems):
         raise UsageError("Two photos have the same file name; their results would overwrite each other.")
     return [Job(image, mask, out / f"{image.stem}.png",
-                None if landmarks_out is None else landmarks_out / f"{image.stem}.landmarks.json")
+                None if landmarks_out is None else landmarks_out / f"{image.stem}.landmarks.json",
+                None if landmarks_in is None else landmarks_in / f"{image.stem}.landmarks.json")
             for image, mask in pairs]
 
 
@@ -232,9 +264,11 @@ def _parse_box(text: str) -> tuple[float, float, float, float]:
 
 
 def _load_case(pipeline: "FacePipeline", job: Job, face_box: tuple[float, float, float, float] | None,
-               mask_space: str = "photo") -> tuple["np.ndarray", "np.ndarray", "FaceAnalysis | None"]:
+               mask_space: str = "photo", landmarks_key: str | None = None
+               ) -> tuple["np.ndarray", "np.ndarray", "FaceAnalysis | None", "np.ndarray | None"]:
     from inference.io.photo import load_mask, load_photo
 
+    landmarks = None if job.landmarks_in is None else read_landmarks_json(job.landmarks_in, landmarks_key)
     photo = load_photo(job.image)
     mask = load_mask(job.mask)
     if mask_space == "photo" and mask.shape != photo.rgb.shape[:2]:
@@ -243,7 +277,7 @@ def _load_case(pipeline: "FacePipeline", job: Job, face_box: tuple[float, float,
                         f"photo {job.image.name} ({w} x {h}). For a mask drawn on the model's face crop, "
                         "add --mask-space crop.")
     analysis = pipeline.analyse_manual(photo.rgb, face_box) if face_box else None
-    return photo.rgb, mask, analysis
+    return photo.rgb, mask, analysis, landmarks
 
 
 def _write_outputs(job: Job, result: "PipelineResult") -> None:
@@ -267,9 +301,68 @@ def write_landmarks_json(path: Path, result: "PipelineResult") -> None:
         "model": result.model_name,
         "model_landmarks": points(result.landmarks),
         "detected_landmarks": points(analysis.landmarks),
+        **({} if result.guide_landmarks is None else {"guide_landmarks": points(result.guide_landmarks)}),
         "landmark_detector": analysis.landmark_detector,
         "face_box": {"left": analysis.box.left, "top": analysis.box.top, "right": analysis.box.right,
                      "bottom": analysis.box.bottom, "detector": analysis.box.detector},
         "face_crop": {"x0": analysis.crop.x0, "y0": analysis.crop.y0, "size": analysis.crop.size},
     }
     atomic_write_bytes(path, json.dumps(document).encode("utf-8"))
+
+
+def read_landmarks_json(path: Path, key: str | None = None) -> "np.ndarray":
+    """(68, 2) float32 photo-pixel landmarks from a JSON file; a point written as null is NaN.
+
+    Accepts the ``--landmarks-out`` document (``key``, else the first present of ``LANDMARK_KEYS``),
+    ``{"landmarks": [[x, y], ...]}`` or a bare list of 68 ``[x, y]`` pairs.
+    """
+    import numpy as np
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SteeringError(f"The landmarks file {path.name} does not exist.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SteeringError(f"The landmarks file {path.name} cannot be read as JSON ({exc}).") from None
+    points = document
+    if isinstance(document, dict):
+        keys = (key,) if key else LANDMARK_KEYS
+        points = next((document[k] for k in keys if document.get(k) is not None), None)
+        if points is None:
+            raise SteeringError(f"The landmarks file {path.name} has no {' or '.join(keys)} points.")
+    try:
+        array = np.array([[np.nan, np.nan] if p is None else [float(p[0]), float(p[1])] for p in points],
+                         np.float32)
+    except (TypeError, ValueError, IndexError, KeyError):
+        raise SteeringError(f"The landmarks in {path.name} must be a list of [x, y] pairs.") from None
+    if array.shape != (68, 2) or np.isinf(array).any():
+        raise SteeringError(f"The landmarks file {path.name} must hold 68 points [x, y] in photo pixels "
+                            f"(iBUG 300-W order), not {len(array)}.")
+    return array
+
+
+# ---------------------------------------------------------------- measures
+
+def _cmd_measures(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from inference.io.photo import load_photo
+    from inference.measures import nasolabial_measures
+
+    if not args.image.is_file():
+        raise UsageError(f"{args.image} does not exist or is not a file.")
+    rgb = load_photo(args.image).rgb
+    if args.landmarks is not None:
+        landmarks, source = read_landmarks_json(args.landmarks, args.landmarks_key), f"file {args.landmarks.name}"
+        if np.isnan(landmarks).any():
+            raise SteeringError(f"The landmarks file {args.landmarks.name} leaves points out; measures need all 68.")
+    else:
+        from inference.pipeline import FacePipeline
+
+        analysis = FacePipeline().analyse(rgb)
+        landmarks, source = analysis.landmarks, analysis.landmark_detector
+    h, w = rgb.shape[:2]
+    document = {"image": args.image.name, "image_size": [w, h], "landmarks_source": source,
+                **nasolabial_measures(landmarks).to_dict()}
+    print(json.dumps(document, indent=2))
+    return EXIT_OK

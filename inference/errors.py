@@ -17,6 +17,10 @@ class MaskError(InferenceError):
     """A mask has the wrong size, no hole, or cannot be read."""
 
 
+class SteeringError(InferenceError):
+    """Landmarks were given to a model that cannot draw from them, or they are unusable."""
+
+
 class WeightsMissingError(InferenceError):
     """A neural model has no trained weights; it is never run with random ones."""
 

@@ -3,7 +3,9 @@
 detect the face -> 68 landmarks -> the square crop training uses (``crop_from_landmarks``) ->
 resize to the model's resolution -> inpaint -> paste back only the (feathered) mask. When no face
 is found the clinician draws the face square (``analyse_manual``); landmarks then come only from
-the model's landmark branch. Stage timings travel with every result for the benchmark and logs.
+the model's landmark branch. Landmarks given in photo pixels (a surgeon's edit, ``--landmarks-in``)
+are mapped to the crop and steer a landmark-guided network's image branch. Stage timings travel
+with every result for the benchmark and logs.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from inference.errors import InferenceError, MaskError, NoFaceError
+from inference.errors import InferenceError, MaskError, NoFaceError, SteeringError
 from inference.face.blend import Patch, blend_patch, default_feather, mask_bounds
 from inference.face.crop import FaceCrop, crop_from_box, crop_from_landmarks
 from inference.face.detect import FaceBox, detect_faces
@@ -55,6 +57,7 @@ class PreparedCase:
     crop_image: np.ndarray
     crop_hole: np.ndarray
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    guide_norm: np.ndarray | None = field(default=None, compare=False)   # (68, 2) in [0, 1] of the crop, NaN = keep
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class PipelineResult:
     landmarks_norm: np.ndarray | None
     model_name: str
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    guide_landmarks: np.ndarray | None = field(default=None, compare=False)
+    """Photo pixels: the landmarks the image branch drew from when steered (given, else predicted), else None."""
 
 
 @dataclass(frozen=True)
@@ -141,12 +146,15 @@ class FacePipeline:
     # ------------------------------------------------------------ preparing the network input
 
     def prepare(self, rgb: np.ndarray, mask: np.ndarray, resolution: int,
-                analysis: FaceAnalysis | None = None, mask_space: MaskSpace = "photo") -> PreparedCase:
+                analysis: FaceAnalysis | None = None, mask_space: MaskSpace = "photo",
+                landmarks: np.ndarray | None = None) -> PreparedCase:
         """Crop photo and mask for a model of ``resolution``.
 
         ``mask_space`` says what the mask was drawn on: the photo (default) or the model's face crop
         (``resolution`` square). It is never guessed from the size: a square photo mask of the crop's
         size would otherwise be pasted onto the wrong part of the face.
+
+        ``landmarks`` (68, 2) in photo pixels, when given, steer the network (NaN: keep its own point).
         """
         _check_rgb(rgb)
         mask = _as_bool_mask(mask)
@@ -173,8 +181,9 @@ class FacePipeline:
             crop_hole = mask
             mask, bounds = _crop_mask_to_photo(mask, crop, rgb.shape[:2])
         crop_image = crop.extract(rgb, resolution)
+        guide = None if landmarks is None else landmarks_to_crop_norm(landmarks, crop, resolution)
         timings = dict(analysis.timings, prepare=time.perf_counter() - start)
-        return PreparedCase(rgb, mask, bounds, analysis, crop_image, crop_hole, timings)
+        return PreparedCase(rgb, mask, bounds, analysis, crop_image, crop_hole, timings, guide)
 
     # ------------------------------------------------------------ predicting
 
@@ -188,8 +197,12 @@ class FacePipeline:
                 raise InferenceError(f"A case was prepared at {case.crop_image.shape[0]} px but "
                                      f"{model.spec.display_name} works at {resolution} px.")
         start = time.perf_counter()
+        guides = None
+        if any(c.guide_norm is not None for c in cases):
+            guides = np.stack([np.full((68, 2), np.nan, np.float32) if c.guide_norm is None else c.guide_norm
+                               for c in cases])
         predictions = model.predict_batch(np.stack([c.crop_image for c in cases]),
-                                          np.stack([c.crop_hole for c in cases]))
+                                          np.stack([c.crop_hole for c in cases]), guides)
         forward = (time.perf_counter() - start) / len(cases)
         results = []
         for case, prediction in zip(cases, predictions):
@@ -199,26 +212,33 @@ class FacePipeline:
             patch = blend_patch(case.rgb, prediction.image, crop, case.mask, feather, case.mask_bounds)
             blended = time.perf_counter()
             image = patch.apply(case.rgb)
-            landmarks = None
+            landmarks = guide = None
             if prediction.landmarks_norm is not None:
                 landmarks = crop.to_photo(np.asarray(prediction.landmarks_norm) * resolution, resolution)
+            if prediction.guide_norm is not None:
+                guide = crop.to_photo(np.asarray(prediction.guide_norm) * resolution, resolution)
             # "paste" includes copying the full photo; "paste_blend" is the work inside the mask's box.
             timings = dict(case.timings, forward=forward, paste_blend=blended - start,
                            paste=time.perf_counter() - start)
             results.append(PipelineResult(image, patch, case.mask, case.analysis, case.crop_image, case.crop_hole,
                                           prediction.image, landmarks, prediction.landmarks_norm,
-                                          model.spec.name, timings))
+                                          model.spec.name, timings, guide))
         return results
 
     def predict(self, photo: Photo | np.ndarray, mask: np.ndarray, model: InpaintModel,
-                analysis: FaceAnalysis | None = None, mask_space: MaskSpace = "photo") -> PipelineResult:
-        """One photo: analyse (unless given), crop, inpaint, paste back."""
+                analysis: FaceAnalysis | None = None, mask_space: MaskSpace = "photo",
+                landmarks: np.ndarray | None = None) -> PipelineResult:
+        """One photo: analyse (unless given), crop, inpaint, paste back.
+
+        ``landmarks`` (68, 2) in photo pixels steer a landmark-guided network (NaN: keep its own point).
+        """
         rgb = photo.rgb if isinstance(photo, Photo) else photo
-        return self.run([self.prepare(rgb, mask, model.spec.resolution, analysis, mask_space)], model)[0]
+        return self.run([self.prepare(rgb, mask, model.spec.resolution, analysis, mask_space, landmarks)], model)[0]
 
     def predict_many(self, loaders: Iterable[CaseLoader], model: InpaintModel,
                      batch_size: int | None = None, mask_space: MaskSpace = "photo") -> Iterator[CaseOutcome]:
-        """Many cases in batches; each loader returns ``(rgb, mask, analysis or None)`` when called.
+        """Many cases in batches; each loader returns ``(rgb, mask, analysis or None)`` when called,
+        or ``(rgb, mask, analysis or None, landmarks in photo pixels or None)`` to steer the network.
 
         Loading lazily keeps at most one batch of full-size photos in memory. A case whose photo,
         face or mask is unusable yields an outcome with its error; the others go on.
@@ -227,8 +247,10 @@ class FacePipeline:
         pending: list[tuple[int, PreparedCase]] = []
         for index, loader in enumerate(loaders):
             try:
-                rgb, mask, analysis = loader()
-                pending.append((index, self.prepare(rgb, mask, model.spec.resolution, analysis, mask_space)))
+                rgb, mask, analysis, *rest = loader()
+                landmarks = rest[0] if rest else None
+                pending.append((index, self.prepare(rgb, mask, model.spec.resolution, analysis, mask_space,
+                                                    landmarks)))
             except InferenceError as exc:
                 yield CaseOutcome(index, None, exc)
             if len(pending) >= batch_size:
@@ -250,6 +272,14 @@ class FacePipeline:
 
 
 # ---------------------------------------------------------------- helpers
+
+def landmarks_to_crop_norm(landmarks: np.ndarray, crop: FaceCrop, resolution: int) -> np.ndarray:
+    """(68, 2) photo-pixel landmarks as (68, 2) float32 in [0, 1] of the crop (NaN stays NaN)."""
+    points = np.asarray(landmarks, np.float64)
+    if points.shape != (68, 2):
+        raise SteeringError(f"Expected 68 landmarks (x, y) in photo pixels, got shape {points.shape}.")
+    return (crop.to_crop(points, resolution) / resolution).astype(np.float32)
+
 
 def _check_rgb(rgb: np.ndarray) -> None:
     if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3):
