@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
+
+if TYPE_CHECKING:
+    from app.dialogs.report_dialog import ReportChoices, ReportOptions
 
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp *.dcm *.dicom);;All files (*)"
 MASK_FILTER = "Mask PNG (*.png)"
@@ -27,6 +30,7 @@ class Prompts(Protocol):
     def open_file(self, title: str, file_filter: str) -> Path | None: ...
     def save_file(self, title: str, file_filter: str, suggested: str) -> Path | None: ...
     def choose_item(self, title: str, label: str, items: Sequence[str]) -> int | None: ...
+    def report_options(self, choices: ReportChoices) -> ReportOptions | None: ...
 
 
 class DialogPrompts:
@@ -66,6 +70,13 @@ class DialogPrompts:
             return None
         value, ok = QInputDialog.getItem(self._parent, title, label, list(items), 0, False)
         return list(items).index(value) if ok else None
+
+    def report_options(self, choices: ReportChoices) -> ReportOptions | None:
+        """The consultation report dialog (copy, contents, page 1 preview); None when cancelled."""
+        from app.dialogs.report_dialog import ReportExportDialog
+
+        dialog = ReportExportDialog(choices, parent=self._parent)
+        return dialog.options() if dialog.exec() else None
 
     def _remember(self, name: str) -> Path | None:
         if not name:

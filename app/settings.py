@@ -37,6 +37,7 @@ class AppSettings:
     overlay_color: str = "#ff2d6f"
     overlay_opacity: float = 0.5
     brush_size: int = 40
+    research_mark: bool = True  # "research visualisation" on saved/copied predictions and report pictures
 
     def with_changes(self, **changes: object) -> "AppSettings":
         return replace(self, **changes)
@@ -65,6 +66,8 @@ class AppSettings:
         except (TypeError, ValueError):
             kwargs.pop("overlay_opacity", None)
             kwargs.pop("brush_size", None)
+        if not isinstance(kwargs.get("research_mark", True), bool):
+            kwargs.pop("research_mark")
         return cls(**kwargs)
 
 

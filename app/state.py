@@ -84,6 +84,7 @@ class PredictionView:
     app_version: str
     created_at: str
     landmarks: np.ndarray | None  # (68, 2) photo pixels
+    mask_sha256: str | None = None  # fingerprint of the mask it was made with (None: unknown)
 
 
 class AppState:
@@ -105,6 +106,7 @@ class AppState:
         self.current_prediction_changed: Signal[PredictionView | None] = Signal()
         self.device_changed: Signal[str] = Signal()
         self.busy_changed: Signal[bool] = Signal()
+        self.mask_fingerprint_changed: Signal[str | None] = Signal()
 
         self.case: Any = None  # studies.cases.CaseInfo
         self.face: FaceInfo | None = None
@@ -121,6 +123,7 @@ class AppState:
         self.current_prediction: PredictionView | None = None
         self.device = "detecting…"
         self.busy = False
+        self.mask_fingerprint: str | None = None  # studies.cases.mask_fingerprint of the mask on screen
 
     # Setters emit only on a real change.
     def _set(self, name: str, value: Any, signal: Signal) -> None:
@@ -190,6 +193,13 @@ class AppState:
 
     def set_busy(self, busy: bool) -> None:
         self._set("busy", bool(busy), self.busy_changed)
+
+    def set_mask_fingerprint(self, fingerprint: str | None) -> None:
+        self._set("mask_fingerprint", fingerprint, self.mask_fingerprint_changed)
+
+    def is_out_of_date(self, prediction: PredictionView) -> bool:
+        """Made with another mask than the one on screen (unknown masks of older rows count as other)."""
+        return self.mask_fingerprint is not None and prediction.mask_sha256 != self.mask_fingerprint
 
     def model_choice(self, name: str) -> ModelChoice | None:
         return next((m for m in self.models if m.name == name), None)

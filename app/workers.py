@@ -22,6 +22,7 @@ from PySide6.QtGui import QImage
 from app.canvas.images import pyramid_images
 from app.logfile import current_log_file
 from inference.errors import InferenceError
+from studies.cases import mask_fingerprint
 from studies.errors import DatabaseError, StudyError
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,9 @@ class ModelRunWorker(QObject):
             self.finished.emit(False)
             return
         self.device_ready.emit(description)
+        mask_sha256 = mask_fingerprint(req.mask)
         total = len(req.model_names)
+        completed = 0  # models that ran to an end (result or error); what the bar shows after Cancel
         for index, name in enumerate(req.model_names):
             if self._cancel.is_set():
                 break
@@ -197,7 +200,8 @@ class ModelRunWorker(QObject):
                 ran_on = description if spec.neural else "CPU"
                 record = self._store.add_prediction(
                     req.case_id, name, result.image, device=ran_on, app_version=req.app_version,
-                    weights_sha256=spec.weights_status().sha256, landmarks=result.landmarks)
+                    weights_sha256=spec.weights_status().sha256, landmarks=result.landmarks,
+                    mask_sha256=mask_sha256)
                 levels = pyramid_images(result.image)
                 self.result.emit(RunOutcome(name, record, result.image, levels, result.landmarks,
                                             time.perf_counter() - start))
@@ -205,7 +209,11 @@ class ModelRunWorker(QObject):
                 if not isinstance(exc, EXPECTED_ERRORS):
                     log.error("Model %s failed:\n%s", name, traceback.format_exc())
                 self.error.emit(name, describe_error(exc))
-        self.progress.emit(total, total, "Cancelled" if self._cancel.is_set() else "Done")
+            completed += 1
+        if self._cancel.is_set():
+            self.progress.emit(completed, total, f"Cancelled after {completed} of {total} models")
+        else:
+            self.progress.emit(completed, total, "Done")
         # Hand the worker back to the GUI thread, where Python will eventually destroy it.
         self.moveToThread(QCoreApplication.instance().thread())
         self.finished.emit(self._cancel.is_set())

@@ -9,8 +9,10 @@ Reports, on this machine:
 2. the forward time of our network against a faithful naive reference (the same forward, but the
    landmark map is built with the published code's Python loop), run in the same process;
 3. bf16 autocast against fp32 on the CPU: forward time ratio and the largest output difference;
-4. the cost of the harmonic coarse stage (the shipped lite networks' ``coarse_fill="harmonic"``):
-   the forward with it against the same weights without it, and the fill alone.
+4. the cost of the harmonic coarse stage (``coarse_fill="harmonic"``): the forward with it against
+   the same weights without it, and the fill alone;
+5. the cost of stage 3 (the shipped lite network: lip prior, heat-map landmark head, Gaussian
+   landmark feedback) against stage 2, and of re-rendering the image branch from new landmarks.
 
 The networks have RANDOM weights: timing does not depend on the weight values, but the images
 they produce are meaningless. The application itself never runs a network without trained weights.
@@ -191,6 +193,24 @@ def bench_coarse_fill(width: float, repeats: int) -> dict[str, float]:
             "fill_alone_ms": t_fill * 1e3}
 
 
+def bench_lip_prior(width: float, repeats: int) -> dict[str, float]:
+    """Stage 3 (heat-map landmarks, Gaussian feedback, lip prior warped by a thin-plate spline) against stage 2."""
+    torch.manual_seed(0)
+    harmonic = NCLGMTGenerator(width=width, coarse_fill="harmonic").eval()
+    prior = NCLGMTGenerator(width=width, coarse_fill="lip_prior", landmark_head="heatmap", landmark_sigma=1.5).eval()
+    prior.landmarks.mean_shape.copy_(torch.rand(NUM_LANDMARKS, 2) * 0.5 + 0.25)
+    prior.prior.reference.copy_(prior.landmarks.mean_shape[None])
+    image, hole = torch.rand(1, 3, 256, 256), torch.zeros(1, 1, 256, 256)
+    hole[..., 150:200, 90:170] = 1
+    with torch.inference_mode():
+        t_harmonic, t_prior = paired_medians(lambda: harmonic(image, hole), lambda: prior(image, hole), repeats)
+        enc = prior.encode(image, hole)
+        landmarks, f1 = prior.predict_landmarks(enc)
+        t_render = statistics.median(_timed(lambda: prior.render(enc, f1, landmarks)) for _ in range(repeats))
+    return {"forward_harmonic_s": t_harmonic, "forward_lip_prior_s": t_prior, "prior_over_harmonic": t_prior / t_harmonic,
+            "rerender_s": t_render}
+
+
 def _timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
@@ -244,6 +264,10 @@ def main() -> int:
         ("coarse_fill", "Harmonic coarse stage (forward with it vs the same weights without it, batch of 1):",
          bench_coarse_fill, lambda r: f"without {r['forward_plain_s'] * 1e3:8.1f} ms   with {r['forward_coarse_s'] * 1e3:8.1f} ms"
          f"   with/without {r['coarse_over_plain']:.3f}   fill alone {r['fill_alone_ms']:.1f} ms"),
+        ("lip_prior", "Lip prior + heat-map landmarks (stage 3) vs the harmonic stage 2, batch of 1; re-render = "
+         "image branch only, from new landmarks:",
+         bench_lip_prior, lambda r: f"stage 2 {r['forward_harmonic_s'] * 1e3:8.1f} ms   stage 3 {r['forward_lip_prior_s'] * 1e3:8.1f} ms"
+         f"   stage3/stage2 {r['prior_over_harmonic']:.3f}   re-render {r['rerender_s'] * 1e3:.1f} ms"),
     ]
     for key, title, bench, describe in sections:
         print(f"\n{title}")

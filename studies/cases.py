@@ -7,6 +7,7 @@ the commit that points to it; a file the database no longer points to is removed
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -72,6 +73,19 @@ class PredictionInfo:
     image_path: Path
     image_sha256: str
     landmarks: np.ndarray | None  # (68, 2) float32, crop pixels as given
+    mask_sha256: str | None = None  # mask_fingerprint of the mask it was made with; None if unknown
+
+
+def mask_fingerprint(mask: np.ndarray) -> str:
+    """sha256 of a bool mask's shape and packed bits: equal exactly when the masks are equal.
+
+    Cheaper than encoding a PNG (the app computes it after every edit) and independent of the
+    PNG encoder, so a prediction's mask can be compared with the one on screen.
+    """
+    m = np.ascontiguousarray(np.asarray(mask, dtype=bool))
+    digest = hashlib.sha256(f"{m.shape[0]}x{m.shape[1]}:".encode())
+    digest.update(np.packbits(m).tobytes())
+    return digest.hexdigest()
 
 
 class CaseStore:
@@ -194,8 +208,11 @@ class CaseStore:
 
     def add_prediction(self, case_id: int, model_name: str, image_rgb: np.ndarray, *, device: str,
                        app_version: str, weights_sha256: str | None = None,
-                       landmarks: np.ndarray | None = None) -> PredictionInfo:
-        """Record a prediction shown to the clinician (image stored as PNG beside the case)."""
+                       landmarks: np.ndarray | None = None, mask_sha256: str | None = None) -> PredictionInfo:
+        """Record a prediction shown to the clinician (image stored as PNG beside the case).
+
+        ``mask_sha256`` is :func:`mask_fingerprint` of the mask the model filled.
+        """
         if not model_name:
             raise CaseError("A prediction needs the name of the model that made it.")
         try:
@@ -216,7 +233,7 @@ class CaseStore:
                 row = uow.cases.add_prediction(Prediction(
                     case_id=case_id, model_name=model_name, weights_sha256=weights_sha256, device=device,
                     app_version=app_version, created_at=utcnow(), image_path=rel,
-                    image_sha256=sha256_bytes(data), landmarks_json=lm_json))
+                    image_sha256=sha256_bytes(data), landmarks_json=lm_json, mask_sha256=mask_sha256))
                 uow.commit()
             return self._prediction_info(row)
 
@@ -245,7 +262,7 @@ class CaseStore:
                               weights_sha256=row.weights_sha256, device=row.device,
                               app_version=row.app_version, created_at=row.created_at,
                               image_path=resolve_inside(self.db.data_dir, row.image_path),
-                              image_sha256=row.image_sha256, landmarks=lm)
+                              image_sha256=row.image_sha256, landmarks=lm, mask_sha256=row.mask_sha256)
 
 
 @contextmanager

@@ -113,6 +113,8 @@ class Prediction(Base):
     image_path: Mapped[str] = mapped_column(String(512))
     image_sha256: Mapped[str] = mapped_column(String(64))
     landmarks_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # studies.cases.mask_fingerprint of the mask the prediction was made with (None: unknown, older rows)
+    mask_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 # --------------------------------------------------------------------------- studies

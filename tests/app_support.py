@@ -22,6 +22,8 @@ class RecordingPrompts:
     questions: list[tuple[str, str]] = field(default_factory=list)
     choices: list[int | None] = field(default_factory=list)
     choice_lists: list[list[str]] = field(default_factory=list)
+    report_answers: list = field(default_factory=list)  # ReportOptions or None (cancel)
+    report_choices: list = field(default_factory=list)  # the ReportChoices each dialog was given
 
     def error(self, title: str, text: str) -> None:
         self.errors.append((title, text))
@@ -45,6 +47,11 @@ class RecordingPrompts:
     def choose_item(self, title: str, label: str, items: list[str]) -> int | None:
         self.choice_lists.append(list(items))
         return self.choices.pop(0) if self.choices else None
+
+
+    def report_options(self, choices):  # noqa: ANN001, ANN201 - ReportChoices -> ReportOptions | None
+        self.report_choices.append(choices)
+        return self.report_answers.pop(0) if self.report_answers else None
 
 
 def face_photo(path: Path, size: int = 640) -> np.ndarray:

@@ -39,6 +39,7 @@ def canvas(qtbot) -> MaskCanvas:
     rgb = np.full((H, W, 3), 128, np.uint8)
     view.set_photo(pyramid(rgb), W, H)
     view.show()
+    view.set_zoom(1.0)  # brush sizes are screen pixels: at 100 % one screen pixel is one photo pixel
     return view
 
 
@@ -195,3 +196,56 @@ def test_middle_button_drag_pans_without_painting(canvas):
     after = canvas.mapToScene(vp.rect().center())
     assert after.x() - before.x() == pytest.approx(100 / 3, abs=1)
     assert canvas.layer.is_empty() and canvas.undo_stack.count() == 0
+
+
+def test_brush_size_is_in_screen_pixels_whatever_the_zoom(canvas):
+    """Zoomed out to a quarter (a big photo seen whole), a 20 px brush paints 80 photo pixels wide."""
+    canvas.set_zoom(0.25)
+    assert canvas.brush_radius == pytest.approx(40)
+    drag(canvas, [(300, 300), (300, 300)])
+    mask = canvas.layer.to_bool()
+    rows = np.flatnonzero(mask.any(axis=1))
+    assert 78 <= rows[-1] - rows[0] + 1 <= 82
+    canvas.set_zoom(2.0)
+    assert canvas.brush_radius == pytest.approx(5)
+    canvas._update_brush_cursor(QPointF(100, 100))
+    assert canvas._cursor.rect().width() == pytest.approx(10)  # the outline follows the zoom
+
+
+def test_mask_operations_grow_shrink_feather_invert():
+    from app.canvas.mask_ops import feather, grow, invert, shrink
+
+    mask = np.zeros((120, 160), bool)
+    mask[40:80, 50:110] = True
+    grown = grow(mask, 5)
+    assert grown[35:85, 55:105].all() and not grown[:34].any() and grown.sum() > mask.sum()
+    assert grown[35, 45] == False  # noqa: E712 - round corners: the diagonal reaches less far
+    shrunk = shrink(mask, 5)
+    assert shrunk[45:75, 55:105].all() and not shrunk[:45].any() and not shrunk[:, :55].any()
+    assert np.array_equal(shrink(np.ones((20, 20), bool), 5), np.ones((20, 20), bool))  # photo edge is no border
+    jagged = mask.copy()
+    jagged[40:42, 50:52] = False  # a 2-px notch in a corner
+    jagged[79, 60] = False
+    smooth = feather(jagged, 6)
+    assert smooth[79, 60] and abs(int(smooth.sum()) - int(mask.sum())) < 0.05 * mask.sum()
+    assert np.array_equal(invert(invert(mask)), mask) and invert(mask).sum() == mask.size - mask.sum()
+
+
+def test_mask_operations_are_single_undo_steps(qtbot):
+    from app.canvas.mask_ops import MASK_OPERATIONS
+
+    state = AppState(brush_size=20)
+    view = MaskCanvas(state)
+    qtbot.addWidget(view)
+    view.set_photo(pyramid(np.full((H, W, 3), 128, np.uint8)), W, H)
+    mask = np.zeros((H, W), bool)
+    mask[100:200, 100:260] = True
+    view.load_mask(mask)
+    for op, (label, fn) in MASK_OPERATIONS.items():
+        before = view.layer.to_bool()
+        assert view.replace_mask(fn(before, 7), label)
+        assert not np.array_equal(view.layer.to_bool(), before), op
+        view.undo_stack.undo()
+        assert np.array_equal(view.layer.to_bool(), before), op
+        view.undo_stack.redo()
+        assert np.array_equal(view.layer.to_bool(), fn(before, 7)), op

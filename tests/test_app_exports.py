@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -59,22 +60,48 @@ def test_dicom_export_links_to_the_source_study(qtbot, window, utkface_paths, tm
     assert str(pydicom.dcmread(anon).get("PatientName", "")) != "Test^Patient"
 
 
+def _pdf_text(path: Path) -> str:
+    import subprocess
+
+    return " ".join(subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                                   check=True).stdout.split())
+
+
+def test_dicom_export_of_a_png_case_carries_the_pseudonym(qtbot, window, utkface_paths, tmp_path):
+    import pydicom
+
+    rgb = face_photo(utkface_paths[1], 400)
+    path = tmp_path / "photo.png"
+    Image.fromarray(rgb).save(path)
+    open_and_run(qtbot, window, path)
+    out = tmp_path / "pred.dcm"
+    assert window.export_dicom(out, deidentify=False), window.prompts.errors
+    ds = pydicom.dcmread(out)
+    assert str(ds.PatientName) == "CL-777" and ds.PatientID == "CL-777"
+    assert len(ds.SeriesDescription) <= 64 and "opencv-telea" in ds.ImageComments
+    anon = tmp_path / "anon.dcm"
+    assert window.export_dicom(anon, deidentify=True)
+    assert pydicom.dcmread(anon).PatientID == ""
+
+
 def test_report_of_a_classical_and_of_a_neural_prediction(qtbot, window, utkface_paths, tmp_path):
     rgb = face_photo(utkface_paths[2], 512)
     path = tmp_path / "photo.png"
     Image.fromarray(rgb).save(path)
     open_and_run(qtbot, window, path)
     classical = tmp_path / "classical.pdf"
-    assert window.export_report(classical, deidentified=False), window.prompts.errors
-    assert classical.read_bytes().startswith(b"%PDF")
+    assert window.export_report(classical), window.prompts.errors  # written on a worker
+    qtbot.waitUntil(lambda: not window.tasks.busy, timeout=WAIT_MS)
+    assert classical.read_bytes().startswith(b"%PDF"), window.prompts.errors
     # A prediction recorded with a weights hash (as a neural model's would be) can be reported too.
     image = np.asarray(Image.open(window.state.current_prediction.image_path).convert("RGB"))
     record = window.store.add_prediction(window.state.case.id, "nclg-mt-lite", image, device="CPU",
                                          app_version="test", weights_sha256="ab" * 32)
     window.state.add_prediction(window._prediction_view(record))
     out = tmp_path / "report.pdf"
-    assert window.export_report(out, deidentified=False), window.prompts.errors
-    assert out.read_bytes().startswith(b"%PDF")
+    assert window.export_report(out), window.prompts.errors
+    qtbot.waitUntil(lambda: not window.tasks.busy, timeout=WAIT_MS)
+    assert out.read_bytes().startswith(b"%PDF"), window.prompts.errors
 
 
 def test_copy_prediction_puts_the_full_image_on_the_clipboard(qtbot, window, utkface_paths, tmp_path):
@@ -87,9 +114,9 @@ def test_copy_prediction_puts_the_full_image_on_the_clipboard(qtbot, window, utk
     assert (image.width(), image.height()) == (400, 400)
 
 
-def test_report_dialog_offers_a_second_model(qtbot, window, utkface_paths, tmp_path):
-    import shutil
-    import subprocess
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="Debian poppler-utils is not installed")
+def test_report_dialog_choices_decide_what_each_copy_prints(qtbot, window, utkface_paths, tmp_path):
+    from app.dialogs.report_dialog import ReportOptions
 
     rgb = face_photo(utkface_paths[0], 512)
     path = tmp_path / "photo.png"
@@ -98,15 +125,56 @@ def test_report_dialog_offers_a_second_model(qtbot, window, utkface_paths, tmp_p
     assert window.run_models(["opencv-ns"])
     qtbot.waitUntil(lambda: not window.state.busy and len(window.state.predictions) == 2, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not window.tasks.busy, timeout=WAIT_MS)
+    window.case_panel.notes.setPlainText("Mother worried about the nostril.")
     window.state.set_current_prediction(window.state.predictions[0])  # Telea chosen
-    out = tmp_path / "two.pdf"
-    window.prompts.files.append(out)
-    window.prompts.confirms.append(False)  # the family's copy
-    window.prompts.choices.append(1)  # + Navier-Stokes
+    family, clinical = tmp_path / "family.pdf", tmp_path / "clinical.pdf"
+    # The family copy: asking for notes and landmarks changes nothing; the second model is shown.
+    window.prompts.report_answers.append(ReportOptions("family", include_notes=True, include_landmarks=True,
+                                                       second_model="opencv-ns"))
+    window.prompts.files.append(family)
     window.export_report_dialog()
-    assert window.prompts.choice_lists[-1][0] == "No second model"
-    assert len(window.prompts.choice_lists[-1]) == 2 and "Navier-Stokes" in window.prompts.choice_lists[-1][1]
-    assert out.is_file(), window.prompts.errors
-    if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
-        assert "Telea" in text and "Navier-Stokes" in text and "CL-777" in text
+    choices = window.prompts.report_choices[-1]
+    assert [name for name, _label in choices.second_models] == ["opencv-ns"]
+    assert "Navier-Stokes" in choices.second_models[0][1] and choices.has_notes and choices.mark_default
+    qtbot.waitUntil(lambda: not window.tasks.busy, timeout=WAIT_MS)
+    text = _pdf_text(family)
+    assert "Telea" in text and "Navier-Stokes" in text and "CL-777" in text, window.prompts.errors
+    for secret in ("Mother worried", "SHA-256", "Appendix", "App version"):
+        assert secret not in text, secret
+    # The clinical record of the same case carries the notes and the technical appendix.
+    window.prompts.report_answers.append(ReportOptions("clinical", include_notes=True))
+    window.prompts.files.append(clinical)
+    window.export_report_dialog()
+    qtbot.waitUntil(lambda: not window.tasks.busy, timeout=WAIT_MS)
+    text = _pdf_text(clinical)
+    assert "Mother worried about the nostril." in text and "Appendix: technical record" in text
+    assert "Navier-Stokes" not in text  # no second model asked for
+    # Cancelling the dialog asks for no file and writes nothing.
+    files_before = list(window.prompts.files)
+    window.export_report_dialog()
+    assert window.prompts.files == files_before and len(window.prompts.report_choices) == 3
+    # The preview the dialog shows is page 1 of the very report, rendered with poppler.
+    page = choices.preview(ReportOptions("family"))
+    assert page.ndim == 3 and page.shape[0] > page.shape[1] > 300  # portrait page at 60 dpi
+
+
+def test_saved_and_copied_predictions_carry_the_research_mark(qtbot, window, utkface_paths, tmp_path):
+    rgb = face_photo(utkface_paths[0], 400)
+    path = tmp_path / "photo.png"
+    Image.fromarray(rgb).save(path)
+    open_and_run(qtbot, window, path)
+    stored = np.asarray(Image.open(window.state.current_prediction.image_path).convert("RGB"))
+    marked_png = tmp_path / "marked.png"
+    assert window.save_prediction(marked_png)
+    marked = np.asarray(Image.open(marked_png).convert("RGB"))
+    differs = np.any(marked != stored, axis=2)
+    assert differs[-30:, -200:].any() and not differs[:300].any()  # a small mark, bottom right
+    window.copy_prediction()
+    from app.canvas.images import qimage_to_rgb
+
+    assert np.array_equal(qimage_to_rgb(QApplication.clipboard().image()), marked)
+    # Turned off on purpose in the settings: the stored pixels leave unchanged.
+    window.settings = window.settings.with_changes(research_mark=False)
+    plain_png = tmp_path / "plain.png"
+    assert window.save_prediction(plain_png)
+    assert np.array_equal(np.asarray(Image.open(plain_png).convert("RGB")), stored)

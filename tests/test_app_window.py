@@ -230,8 +230,13 @@ def test_cancel_stops_before_the_next_model(qtbot, make_window, face_rgb, tmp_pa
     assert window.run_models(["opencv-telea", "opencv-ns", "opencv-telea", "opencv-ns"])
     window.cancel_run()  # before the worker reaches the first check
     qtbot.waitUntil(lambda: not window.state.busy, timeout=WAIT_MS)
-    assert len(window.state.predictions) < 4
+    done = len(window.state.predictions)
+    assert done < 4
     assert window.statusBar().currentMessage() == "Run cancelled"
+    # The bar shows what was done, not "4 of 4".
+    bar = window.model_panel.progress
+    assert (bar.value(), bar.maximum()) == (done, 4) and bar.text() == f"{done} of 4 models"
+    assert window.model_panel.status.text() == f"Cancelled after {done} of 4 models"
 
 
 def test_run_refused_without_mask_and_for_missing_weights(qtbot, make_window, face_rgb, tmp_path):
@@ -444,3 +449,43 @@ def test_shipped_network_runs_and_records_its_weights_hash(qtbot, make_window, f
     assert pred.landmarks is not None and pred.landmarks.shape == (68, 2)  # the landmark branch, in photo pixels
     out = np.asarray(Image.open(pred.image_path).convert("RGB"))
     assert np.any(out[mask] != face_rgb[mask])
+
+
+def test_run_all_reuses_predictions_of_an_unchanged_mask_and_marks_older_ones(qtbot, make_window, face_rgb,
+                                                                              tmp_path):
+    path = tmp_path / "face.png"
+    Image.fromarray(face_rgb).save(path)
+    window = make_window()
+    open_case(qtbot, window, path, "CL-RUNALL")
+    paint_lip(window)
+    classical = ["opencv-telea", "opencv-ns"]
+    assert window.run_models(classical, reuse=True)
+    qtbot.waitUntil(lambda: not window.state.busy and not window.tasks.busy, timeout=WAIT_MS)
+    assert len(window.state.predictions) == 2 and window.prompts.errors == []
+    assert not any(window.state.is_out_of_date(p) for p in window.state.predictions)
+    # Unchanged mask: nothing runs again, nothing is added.
+    assert not window.run_models(classical, reuse=True)
+    assert len(window.state.predictions) == 2 and "Up to date" in window.model_panel.status.text()
+    assert len(window.store.list_predictions(window.state.case.id)) == 2
+    # Grow the mask (one undo step): both predictions are now out of date, and the gallery says so.
+    assert window.transform_mask("grow", 4)
+    assert all(window.state.is_out_of_date(p) for p in window.state.predictions)
+    labels = [window.gallery.item(i).text() for i in range(window.gallery.count())]
+    assert all("older mask" in t for t in labels), labels
+    assert "out of date" in window.compare.right_caption.text()
+    # Undo brings the old mask back, and with it the predictions are current again.
+    window.canvas.undo_stack.undo()
+    assert not any(window.state.is_out_of_date(p) for p in window.state.predictions)
+    window.canvas.undo_stack.redo()
+    # Run all on the new mask runs both again; the old ones stay, marked.
+    assert window.run_models(classical, reuse=True)
+    qtbot.waitUntil(lambda: not window.state.busy and not window.tasks.busy, timeout=WAIT_MS)
+    stale = [window.state.is_out_of_date(p) for p in window.state.predictions]
+    assert stale == [True, True, False, False]
+    # Reopened, the store still knows which mask each prediction was made with.
+    case_id = window.state.case.id
+    window.close_case()
+    window.open_case(case_id)
+    qtbot.waitUntil(lambda: window.state.case is not None and len(window.state.predictions) == 4
+                    and not window.tasks.busy, timeout=WAIT_MS)
+    assert [window.state.is_out_of_date(p) for p in window.state.predictions] == stale

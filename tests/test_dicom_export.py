@@ -134,13 +134,13 @@ def test_deidentified_export_keeps_nothing_identifying(source, prediction, tmp_p
     assert np.array_equal(ds.pixel_array, prediction)
     for elem in _walk(ds):
         action = PROFILE_ACTIONS.get(elem.keyword)
-        if elem.keyword in ("SeriesDescription", "DerivationDescription"):
+        if elem.keyword in ("SeriesDescription", "DerivationDescription", "ImageComments"):
             continue  # rewritten by the app (Clean Descriptors Option), checked below
         assert action != "X", f"{elem.keyword} should have been removed"
         if action == "Z":
             assert not elem.value, f"{elem.keyword} should be empty"
         assert not elem.tag.is_private
-    assert ds.SeriesDescription == "nclg-mt 1.2.0"
+    assert ds.SeriesDescription == ds.ImageComments == "nclg-mt 1.2.0"
     raw = out.read_bytes()
     for value in IDENTIFYING.values():
         assert value.encode("utf-8") not in raw and value.encode("latin-1") not in raw, value
@@ -217,3 +217,35 @@ def test_bad_input_raises_typed_errors(source, prediction, tmp_path, monkeypatch
     with pytest.raises(DicomExportError, match="disk is full"):
         export_secondary_capture(prediction, tmp_path / "x.dcm", source, "m", True)
     assert list(tmp_path.glob("*.part")) == [] and not (tmp_path / "x.dcm").exists()
+
+
+def test_export_of_a_photo_without_dicom_names_the_case(prediction, tmp_path) -> None:
+    """A PNG/JPEG case has no DICOM patient module: the case's pseudonym fills name and ID."""
+    description = ("Navier-Stokes (opencv-ns); weights no learned weights; app 0.9.1+g1a2b3c4; "
+                   "CPU (x86_64, 2 threads)")
+    ds = pydicom.dcmread(export_secondary_capture(prediction, tmp_path / "p.dcm", None, description, False,
+                                                  patient_name="CL-0042 Müller", patient_id="CL-0042 Müller"))
+    assert str(ds.PatientName) == "CL-0042 Müller" and ds.PatientID == "CL-0042 Müller"
+    assert len(ds.SeriesDescription) <= 64 and ds.SeriesDescription.endswith("...")
+    # Cut on a word boundary: every word before the "..." is a whole word of the description.
+    words = ds.SeriesDescription[:-3].split()
+    assert words == description.split()[:len(words)]
+    assert ds.ImageComments == description and description in ds.DerivationDescription
+    anon = pydicom.dcmread(export_secondary_capture(prediction, tmp_path / "a.dcm", None, description, True,
+                                                    patient_name="CL-0042", patient_id="CL-0042"))
+    assert anon.PatientName == "" and anon.PatientID == ""
+
+
+def test_source_patient_attributes_win_over_the_pseudonym(source, prediction, tmp_path) -> None:
+    ds = pydicom.dcmread(export_secondary_capture(prediction, tmp_path / "s.dcm", source, "m", False,
+                                                  patient_name="CL-1", patient_id="CL-1"))
+    assert str(ds.PatientName) == "Müller^Jürgen" and ds.PatientID == "PID-778899"
+
+
+def test_shorten_on_word() -> None:
+    from inference.io.dicom_export import shorten_on_word
+
+    assert shorten_on_word("short text", 64) == "short text"
+    assert shorten_on_word("alpha beta gamma delta", 16) == "alpha beta..."
+    assert shorten_on_word("x" * 80, 64) == "x" * 61 + "..."
+    assert shorten_on_word("model (opencv-telea); weights none", 25) == "model (opencv-telea)..."

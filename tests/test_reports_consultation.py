@@ -103,7 +103,11 @@ def _check_common(pdf: Path, inp: ConsultationReportInput, tmp_path: Path) -> st
     flat = " ".join(text.split())
     assert inp.clinic_name in flat
     assert "not a promise of what surgery will achieve" in flat
-    assert SHA_A in flat and "nclg-mt" in flat and "1.2.0" in flat
+    assert "nclg-mt" in flat
+    if inp.kind == "family":  # technical provenance only in the appendix of the other kinds
+        assert SHA_A not in flat and "1.2.0" not in flat and "SHA-256" not in flat
+    else:
+        assert SHA_A in flat and "1.2.0" in flat and "Appendix: technical record" in flat
     meta = _metadata(pdf)
     assert meta["Title"] == "Consultation report"
     assert meta["Author"] == inp.clinic_name
@@ -126,17 +130,22 @@ def _check_common(pdf: Path, inp: ConsultationReportInput, tmp_path: Path) -> st
 
 
 @needs_poppler
-def test_full_report_a4_with_second_model_and_landmarks(face, tmp_path: Path) -> None:
-    inp = _input(face, tmp_path, second=_second(face), show_landmarks=True)
+def test_clinical_record_a4_with_second_model_landmarks_notes_and_appendix(face, tmp_path: Path) -> None:
+    inp = _input(face, tmp_path, kind="clinical", second=_second(face), show_landmarks=True,
+                 provenance=(("Device", "CPU"), ("App version", "0.9.1+g1a2b3c4")))
     pdf = build_consultation_report(inp, tmp_path / "report.pdf")
     flat = _check_common(pdf, inp, tmp_path)
     assert _metadata(pdf)["Page size"].startswith("595.276 x 841.89")
     for s in ("Иван Петров", "王小明", "P-0042", "3 May 2024", "Dr. Zoë Ångström", "opencv-telea",
-              SHA_B, "Parents asked about scarring.", "Predicted facial landmarks"):
+              SHA_B, "Parents asked about scarring.", "Predicted facial landmarks", "0.9.1+g1a2b3c4"):
         assert s in flat, s
+    # The technical appendix starts on its own page, after everything a family reads.
+    last_page = _run("pdftotext", "-f", _metadata(pdf)["Pages"], "-enc", "UTF-8", pdf, "-")
+    assert "Appendix: technical record" in last_page and SHA_A in last_page
+    assert "Appendix" not in _run("pdftotext", "-l", "1", "-enc", "UTF-8", pdf, "-")
     images = _images(pdf)
     photos = [i for i in images if i["type"] == "image" and i["enc"] == "jpeg"]
-    assert len(photos) >= 5  # before, after, outline, second, landmarks
+    assert len(photos) >= 6  # close-up before/after, whole face before/after, outline, second, landmarks
     # The source crop is ~1640 px wide: the big pair is downsampled to ~300 dpi of 84 mm.
     assert max(float(i["x-ppi"]) for i in photos) > 290
     assert pdf.stat().st_size < 2_000_000
@@ -152,6 +161,52 @@ def test_letter_minimal_report(face, tmp_path: Path) -> None:
     assert "P-0042" in flat
     assert "Notes from the clinician" not in flat
     assert "Second prediction" not in flat and "landmarks" not in flat
+
+
+@needs_poppler
+def test_family_copy_page_one_and_what_it_never_prints(face, tmp_path: Path) -> None:
+    """Asked for everything, the family copy still leaves out landmarks, hashes, versions, notes."""
+    inp = _input(face, tmp_path, second=_second(face), show_landmarks=True, mark_predictions=True)
+    assert inp.kind == "family"
+    pdf = build_consultation_report(inp, tmp_path / "family.pdf")
+    flat = _check_common(pdf, inp, tmp_path)
+    for s in ("P-0042", "3 May 2024", "Nose and mouth, before and predicted after (same scale)",
+              "Whole face", "Second prediction (model: opencv-telea)"):
+        assert s in flat, s
+    for s in ("scarring", "Notes from the clinician", "landmarks", SHA_B, "Weights", "Appendix",
+              "Version", "5.0"):
+        assert s not in flat, s
+    page1 = " ".join(_run("pdftotext", "-l", "1", "-enc", "UTF-8", pdf, "-").split())
+    assert "Nose and mouth" in page1 and "Whole face" in page1 and "not a promise" in page1
+    # Page 1 images: the close-up pair is large (half the width), the whole face small (a third).
+    page1_images = [i for i in _images(pdf) if i["page"] == "1" and i["enc"] == "jpeg"]
+    assert len(page1_images) == 5
+    rgb, pts = face
+    box = nose_mouth_box(inp.face_box, pts)
+    close_w, close_h = int(page1_images[0]["width"]), int(page1_images[0]["height"])
+    assert abs(close_w / close_h - (box[2] - box[0]) / (box[3] - box[1])) < 0.02
+    assert (page1_images[1]["width"], page1_images[1]["height"]) == (str(close_w), str(close_h))
+    # The real creation date, not reportlab's invariant 2000-01-01.
+    created = _metadata(pdf)["CreationDate"]
+    assert str(dt.date.today().year) in created and "2000" not in created
+
+
+def test_research_mark_is_drawn_in_the_corner_only() -> None:
+    from studies.reports.marks import add_research_mark
+
+    grey = np.full((600, 900, 3), 128, np.uint8)
+    marked = add_research_mark(grey)
+    changed = np.any(marked != grey, axis=2)
+    ys, xs = np.nonzero(changed)
+    assert changed.any() and ys.min() > 600 * 0.9 and xs.min() > 900 * 0.3
+    assert np.array_equal(marked[:500], grey[:500]) and (grey == 128).all()  # input untouched
+    tiny = add_research_mark(np.zeros((40, 60, 3), np.uint8))  # shortened, still inside the picture
+    assert tiny.shape == (40, 60, 3) and tiny.any()
+
+
+def test_unknown_report_kind_is_refused(face, tmp_path: Path) -> None:
+    with pytest.raises(ReportInputError, match="report kind"):
+        build_consultation_report(_input(face, tmp_path, kind="poster"), tmp_path / "x.pdf")
 
 
 @needs_poppler

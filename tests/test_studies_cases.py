@@ -209,3 +209,20 @@ def test_clinical_predictions_are_stored_compressed(store: CaseStore, photo: Pat
     pred = store.add_prediction(case.id, "opencv-telea", image, device="CPU", app_version="t")
     assert pred.image_path.stat().st_size < image.nbytes / 20
     assert np.array_equal(np.asarray(Image.open(pred.image_path)), image)
+
+
+def test_predictions_remember_the_mask_they_were_made_with(store: CaseStore, photo: Path) -> None:
+    from studies.cases import mask_fingerprint
+
+    case = store.create_case("P-MASK", photo)
+    mask = np.zeros((40, 60), bool)
+    mask[10:20, 10:30] = True
+    other = mask.copy()
+    other[25, 50] = True
+    assert mask_fingerprint(mask) == mask_fingerprint(mask.copy()) != mask_fingerprint(other)
+    assert mask_fingerprint(mask) != mask_fingerprint(mask.T.copy().T.reshape(60, 40))  # shape counts
+    with_mask = store.add_prediction(case.id, "m", np.zeros((8, 8, 3), np.uint8), device="cpu",
+                                     app_version="0", mask_sha256=mask_fingerprint(mask))
+    unknown = store.add_prediction(case.id, "m", np.zeros((8, 8, 3), np.uint8), device="cpu", app_version="0")
+    listed = {p.id: p.mask_sha256 for p in store.list_predictions(case.id)}
+    assert listed == {with_mask.id: mask_fingerprint(mask), unknown.id: None}

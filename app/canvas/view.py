@@ -300,6 +300,7 @@ class MaskCanvas(ZoomPanView):
 
         state.tool_changed.connect(lambda _t: self._tool_changed())
         state.brush_size_changed.connect(lambda _s: self._update_brush_cursor())
+        self.view_moved.connect(self._update_brush_cursor)  # the brush keeps its size on screen
         state.overlay_color_changed.connect(self._recolor)
         state.overlay_opacity_changed.connect(lambda o: self._mask_item and self._mask_item.setOpacity(o))
         state.mask_visible_changed.connect(lambda v: self._mask_item and self._mask_item.setVisible(v))
@@ -381,10 +382,16 @@ class MaskCanvas(ZoomPanView):
         self._update_cursor()
         self._update_brush_cursor()
 
+    @property
+    def brush_radius(self) -> float:
+        """Brush radius in photo pixels: the brush size is a diameter in screen pixels, so a 4096 px
+        photo seen whole does not get a hairline brush and a zoomed-in one not a huge one."""
+        return self.state.brush_size / 2 / max(self.zoom, 1e-6)
+
     def _update_brush_cursor(self, scene_pos: QPointF | None = None) -> None:
         brush = self.state.tool in (Tool.BRUSH, Tool.ERASER) and self.layer is not None
         self._cursor.setVisible(brush and (scene_pos is not None or self._cursor.isVisible()))
-        r = self.state.brush_size / 2
+        r = self.brush_radius
         centre = scene_pos if scene_pos is not None else self._cursor.rect().center()
         self._cursor.setRect(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r))
 
@@ -408,7 +415,7 @@ class MaskCanvas(ZoomPanView):
         if self.layer is None:
             return
         tool = self.state.tool
-        radius = self.state.brush_size / 2
+        radius = self.brush_radius
         if tool in (Tool.BRUSH, Tool.ERASER):
             self.layer.begin_edit()
             self._last = pos
@@ -429,7 +436,7 @@ class MaskCanvas(ZoomPanView):
     def tool_move(self, pos: QPointF) -> None:
         tool = self.state.tool
         if tool in (Tool.BRUSH, Tool.ERASER) and self._last is not None and self.layer is not None:
-            self.layer.stroke(self._last, pos, self.state.brush_size / 2, erase=tool == Tool.ERASER)
+            self.layer.stroke(self._last, pos, self.brush_radius, erase=tool == Tool.ERASER)
             self._last = pos
         elif tool == Tool.LASSO and self._points:
             if (pos - self._points[-1]).manhattanLength() * self.zoom >= 2:

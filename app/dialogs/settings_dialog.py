@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -53,6 +54,14 @@ class SettingsDialog(QDialog):
         form.addRow("Clinic name", self.clinic)
         form.addRow("Clinic logo", self._with_browse(self.logo, folder=False))
         form.addRow("Clinician", self.clinician)
+        self.research_mark = QCheckBox("Mark saved and copied predictions “research visualisation”")
+        self.research_mark.setChecked(settings.research_mark)
+        form.addRow("Pictures", self.research_mark)
+        mark_note = QLabel("Also the default for the pictures in a consultation report. Turn it off only for "
+                           "pictures that stay with the clinical team.")
+        mark_note.setWordWrap(True)
+        mark_note.setStyleSheet("color: palette(mid);")
+        form.addRow("", mark_note)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -83,4 +92,4 @@ class SettingsDialog(QDialog):
             device=self.device.currentData(), default_model=self.model.currentData(),
             data_dir=Path(self.data_dir.text().strip() or self._settings.data_dir).expanduser(),
             clinic_name=self.clinic.text().strip(), clinician_name=self.clinician.text().strip(),
-            clinic_logo=Path(logo).expanduser() if logo else None)
+            clinic_logo=Path(logo).expanduser() if logo else None, research_mark=self.research_mark.isChecked())

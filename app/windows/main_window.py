@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         self.autosave.failed.connect(lambda msg: self.prompts.error("Mask not saved", msg))
         self.autosave.saved.connect(lambda _cid: self.statusBar().showMessage("Mask saved", 1500))
         self.canvas.mask_edited.connect(self.autosave.mark_dirty)
+        self.canvas.mask_edited.connect(self._refresh_mask_fingerprint)
         self._notes_timer = QTimer(self, singleShot=True, interval=600)
         self._notes_timer.timeout.connect(self._save_notes)
         self.case_panel.notes_edited.connect(lambda _t: self._notes_timer.start())
@@ -171,6 +172,8 @@ class MainWindow(QMainWindow):
         self.tool_panel.suggest_requested.connect(self.suggest_mask)
         self.tool_panel.clear_requested.connect(self.clear_mask)
         self.model_panel.run_requested.connect(self.run_models)
+        self.model_panel.run_all_requested.connect(lambda names: self.run_models(names, reuse=True))
+        self.tool_panel.transform_requested.connect(self.transform_mask)
         self.model_panel.cancel_requested.connect(self.cancel_run)
 
         self.device_label = QLabel()
@@ -258,7 +261,8 @@ class MainWindow(QMainWindow):
         self.act_run = self._action(models, "Run chosen model", lambda: self.state.selected_model and
                                     self.run_models([self.state.selected_model]), QKeySequence("Ctrl+R"))
         self.act_run_all = self._action(models, "Run all models", lambda: self.run_models(
-            [m.name for m in self.state.models if m.available]), QKeySequence("Ctrl+Shift+R"))
+            [m.name for m in self.state.models if m.available], reuse=True), QKeySequence("Ctrl+Shift+R"),
+            "Run every model that has no prediction for the current mask yet")
         self.act_cancel = self._action(models, "Cancel run", self.cancel_run, QKeySequence("Esc"))
 
         studies = bar.addMenu("&Studies")
@@ -425,6 +429,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_photo(self.photo_levels, w, h)
         if mask is not None:
             self.canvas.load_mask(mask)
+        self._refresh_mask_fingerprint()
         self.paint_stack.setCurrentWidget(self.canvas)
         self.tabs.setCurrentIndex(TAB_PAINT)
         self.compare.set_photo(self.photo_levels)
@@ -496,6 +501,26 @@ class MainWindow(QMainWindow):
     def _current_mask(self) -> np.ndarray | None:
         return None if self.canvas.layer is None else self.canvas.layer.to_bool()
 
+    def _refresh_mask_fingerprint(self) -> None:
+        """Recompute which predictions were made with the mask on screen (after every edit)."""
+        from studies.cases import mask_fingerprint
+
+        mask = self._current_mask()
+        self.state.set_mask_fingerprint(None if mask is None or not mask.any() else mask_fingerprint(mask))
+
+    def transform_mask(self, operation: str, pixels: int = 0) -> bool:
+        """Grow, shrink, feather or invert the mask by ``pixels`` photo pixels, as one undo step."""
+        from app.canvas.mask_ops import MASK_OPERATIONS
+
+        mask = self._current_mask()
+        if mask is None:
+            return False
+        label, fn = MASK_OPERATIONS[operation]
+        changed = self.canvas.replace_mask(fn(mask, pixels), label if operation == "invert" else f"{label} {pixels} px")
+        if not changed:
+            self.statusBar().showMessage(f"{label}: the mask did not change", 3000)
+        return changed
+
     def suggest_mask(self, family: str = "upper_lip_nostril") -> None:
         """Replace the mask with a family of ``inference.face.suggest`` (one undo step)."""
         face = self.state.face
@@ -566,8 +591,12 @@ class MainWindow(QMainWindow):
                                                   "and are saved again with your next edit.")
 
     # ================================================================ running models
-    def run_models(self, names: list[str]) -> bool:
-        """Run ``names`` one after the other on the current mask; returns False if refused."""
+    def run_models(self, names: list[str], reuse: bool = False) -> bool:
+        """Run ``names`` one after the other on the current mask; returns False if refused.
+
+        With ``reuse`` (Run all) a model that already has a prediction of this case made with the
+        mask on screen is not run again: its prediction is reused instead of adding a duplicate.
+        """
         if self.state.busy or not names:
             return False
         if self.state.case is None or self.canvas.layer is None:
@@ -582,6 +611,19 @@ class MainWindow(QMainWindow):
             self.prompts.error("Face not marked", "The face has not been found yet. Wait for the detection, or draw "
                                                   "the face square by hand (tool: Face square, key F).")
             return False
+        if reuse:
+            from studies.cases import mask_fingerprint
+
+            current = mask_fingerprint(mask)
+            have = {p.model_name for p in self.state.predictions if p.mask_sha256 == current}
+            names = [n for n in names if n not in have]
+            if not names:
+                self.statusBar().showMessage("Every model already has a prediction for this mask; "
+                                             "change the mask to run them again.", 5000)
+                self.model_panel.status.setText("Up to date: every model has a prediction for this mask.")
+                return False
+            if have:
+                self.statusBar().showMessage(f"Reusing {len(have)} prediction(s) made with this mask", 4000)
         self.autosave.flush()
         request = RunRequest(self.state.case.id, tuple(names), self.photo.rgb, mask, face.analysis,
                              self.settings.device, app_version())
@@ -639,7 +681,8 @@ class MainWindow(QMainWindow):
         choice = self.state.model_choice(record.model_name)
         return PredictionView(record.id, record.model_name, choice.display_name if choice else record.model_name,
                               Path(record.image_path), record.device, record.weights_sha256, record.app_version,
-                              record.created_at.astimezone().strftime("%Y-%m-%d %H:%M"), record.landmarks)
+                              record.created_at.astimezone().strftime("%Y-%m-%d %H:%M"), record.landmarks,
+                              getattr(record, "mask_sha256", None))
 
     # ================================================================ showing predictions
     def _show_prediction(self, prediction: PredictionView | None) -> None:
@@ -708,12 +751,13 @@ class MainWindow(QMainWindow):
             self.save_prediction(path)
 
     def save_prediction(self, path: Path) -> bool:
-        """Full resolution, PNG or JPEG by suffix, without any metadata."""
+        """Full resolution, PNG or JPEG by suffix, without any metadata; marked as the settings say."""
         from inference.io.photo import save_image
 
         rgb = self._prediction_rgb()
         if rgb is None:
             return False
+        rgb = self._marked(rgb)
         path = path if path.suffix else path.with_suffix(".png")
         try:
             save_image(path, rgb)
@@ -724,11 +768,26 @@ class MainWindow(QMainWindow):
         return True
 
     def copy_prediction(self) -> None:
+        """Full resolution to the clipboard, with the research-visualisation mark unless turned off."""
+        from app.canvas.images import rgb_to_qimage
+
         p = self.state.current_prediction
         levels = self.prediction_levels.get(p.record_id) if p else None
-        if levels:
+        if not levels:
+            return
+        if self.settings.research_mark:
+            rgb = self._prediction_rgb()
+            if rgb is None:
+                return
+            QGuiApplication.clipboard().setImage(rgb_to_qimage(self._marked(rgb)))
+        else:
             QGuiApplication.clipboard().setPixmap(levels[0])
-            self.statusBar().showMessage("Prediction copied to the clipboard", 3000)
+        self.statusBar().showMessage("Prediction copied to the clipboard", 3000)
+
+    def _marked(self, rgb: np.ndarray) -> np.ndarray:
+        from studies.reports.marks import add_research_mark
+
+        return add_research_mark(rgb) if self.settings.research_mark else rgb
 
     def _model_description(self, p: PredictionView) -> str:
         sha = p.weights_sha256[:16] if p.weights_sha256 else "no learned weights"
@@ -754,8 +813,10 @@ class MainWindow(QMainWindow):
             return False
         path = path if path.suffix else path.with_suffix(".dcm")
         try:
+            pseudonym = self.state.case.pseudonym if self.state.case is not None else ""
             export_secondary_capture(rgb, path, self.photo.dicom if self.photo is not None else None,
-                                     self._model_description(p), deidentify, software_version=app_version())
+                                     self._model_description(p), deidentify, software_version=app_version(),
+                                     patient_name=pseudonym, patient_id=pseudonym)
         except InferenceError as exc:
             self.prompts.error("DICOM not exported", describe_error(exc))
             return False
@@ -763,25 +824,26 @@ class MainWindow(QMainWindow):
         return True
 
     def export_report_dialog(self) -> None:
-        p = self.state.current_prediction
-        if p is None:
+        """One dialog (copy, contents, page 1 preview), then the file name; written on a worker."""
+        from app.dialogs.report_dialog import ReportChoices
+        from app.windows.report_export import preview_page_one
+
+        snapshot = self._report_snapshot()
+        if snapshot is None:
             return
-        path = self.prompts.save_file("Export consultation report", PDF_FILTER, "consultation-report.pdf")
-        if path is None:
+        choices = ReportChoices(
+            second_models=[(name, f"{o.display_name} ({o.created_at})") for name, o in snapshot.others.items()],
+            has_notes=bool(snapshot.notes.strip()), has_landmarks=snapshot.primary.landmarks is not None,
+            mark_default=self.settings.research_mark,
+            preview=lambda options: preview_page_one(snapshot, options))
+        options = self.prompts.report_options(choices)
+        if options is None:
             return
-        deidentified = self.prompts.confirm(
-            "Report version", "Make the de-identified version (no name or ID, year only, nose and mouth only)?\n\n"
-            "Choose No for the family's copy with the patient's pseudonym/ID.")
-        others = self._second_model_candidates()
-        second = None
-        if others:
-            picked = self.prompts.choose_item(
-                "Second model", "Show a second model's prediction beside the chosen one?",
-                ["No second model"] + [f"{o.display_name} ({o.created_at})" for o in others])
-            if picked is None:
-                return
-            second = others[picked - 1] if picked > 0 else None
-        self.export_report(path, deidentified, second)
+        suggested = {"family": "consultation-report.pdf", "clinical": "consultation-report-clinical-record.pdf",
+                     "deidentified": "consultation-report-deidentified.pdf"}.get(options.kind, "consultation-report.pdf")
+        path = self.prompts.save_file("Export consultation report", PDF_FILTER, suggested)
+        if path is not None:
+            self.export_report(path, options, snapshot)
 
     def _second_model_candidates(self) -> list[PredictionView]:
         """The latest prediction of every other model of this case."""
@@ -792,41 +854,55 @@ class MainWindow(QMainWindow):
                 latest[p.model_name] = p
         return list(latest.values())
 
-    def _report_prediction(self, p: PredictionView) -> Any:
-        from inference.io.photo import load_photo
-        from studies.reports.consultation import PredictionForReport
+    def _prediction_source(self, p: PredictionView) -> Any:
+        from app.windows.report_export import PredictionSource
 
         card = (self.state.model_choice(p.model_name) or ModelChoice("", "", False, "", False, "")).card or {}
-        return PredictionForReport(load_photo(p.image_path).rgb, p.display_name,
-                                   str(card.get("code_version", p.app_version)), p.weights_sha256, p.landmarks)
+        return PredictionSource(p.image_path, p.display_name, str(card.get("code_version", p.app_version)),
+                                p.weights_sha256, p.landmarks, p.created_at, p.device, p.app_version)
 
-    def export_report(self, path: Path, deidentified: bool, second: PredictionView | None = None) -> bool:
-        from studies.reports.consultation import ConsultationReportInput, build_consultation_report
+    def _report_snapshot(self) -> Any:
+        """What a report of the open case needs, copied now (None, with a message, if incomplete)."""
+        from app.windows.report_export import ReportSnapshot
 
         p, case, face = self.state.current_prediction, self.state.case, self.state.face
         mask = self._current_mask()
-        if p is None or case is None or mask is None:
-            return False
+        if p is None or case is None or mask is None or self.photo is None:
+            return None
         if face is None or face.analysis is None:
             self.prompts.error("Report not made", "The face has not been marked on this photo.")
-            return False
+            return None
+        self._save_notes()
         crop = face.analysis.crop
-        try:
-            report = ConsultationReportInput(
-                clinic_name=self.settings.clinic_name, logo_path=self.settings.clinic_logo, patient_label=case.pseudonym,
-                date=dt.date.today(), clinician=self.settings.clinician_name, photo_rgb=self.photo.rgb, mask=mask,
-                face_box=(crop.x0, crop.y0, crop.x0 + crop.size, crop.y0 + crop.size),
-                primary=self._report_prediction(p),
-                second=None if second is None else self._report_prediction(second),
-                notes=case.notes, deidentified=deidentified,
-                show_landmarks=self.state.predicted_landmarks_visible and p.landmarks is not None,
-                photo_landmarks=face.landmarks)
-            build_consultation_report(report, path if path.suffix else path.with_suffix(".pdf"))
-        except (StudyError, InferenceError) as exc:
-            self.prompts.error("Report not made", describe_error(exc))
+        return ReportSnapshot(
+            clinic_name=self.settings.clinic_name, clinic_logo=self.settings.clinic_logo,
+            clinician=self.settings.clinician_name, patient_label=case.pseudonym, notes=self.state.case.notes,
+            photo_rgb=self.photo.rgb, photo_sha256=case.photo_sha256, mask=mask,
+            face_box=(crop.x0, crop.y0, crop.x0 + crop.size, crop.y0 + crop.size), photo_landmarks=face.landmarks,
+            primary=self._prediction_source(p),
+            others={o.model_name: self._prediction_source(o) for o in self._second_model_candidates()})
+
+    def export_report(self, path: Path, options: Any = None, snapshot: Any = None) -> bool:
+        """Start writing the report on a worker; False when it cannot start (the message is shown).
+
+        ``options`` is a ``ReportOptions`` (default: the family copy, marked as the settings say).
+        """
+        from app.dialogs.report_dialog import ReportOptions
+        from app.windows.report_export import build_report
+
+        snapshot = snapshot or self._report_snapshot()
+        if snapshot is None:
             return False
-        self.statusBar().showMessage(f"Report written to {path}", 4000)
+        options = options or ReportOptions(mark_predictions=self.settings.research_mark)
+        out = path if path.suffix else path.with_suffix(".pdf")
+        self.statusBar().showMessage("Writing the report…")
+        self.tasks.submit(lambda: build_report(snapshot, options, out), self._report_written,
+                          lambda exc: (self.statusBar().clearMessage(),
+                                       self.prompts.error("Report not made", describe_error(exc))))
         return True
+
+    def _report_written(self, path: Path) -> None:
+        self.statusBar().showMessage(f"Report written to {path}", 4000)
 
     # ================================================================ settings, about
     def settings_dialog(self) -> None:

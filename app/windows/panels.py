@@ -49,6 +49,7 @@ TOOL_LABELS = [
 class ToolPanel(QGroupBox):
     suggest_requested = Signal(str)  # a mask family of inference.face.suggest
     clear_requested = Signal()
+    transform_requested = Signal(str, int)  # app.canvas.mask_ops operation, photo pixels
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__("Mask", parent)
@@ -65,7 +66,8 @@ class ToolPanel(QGroupBox):
             group.addButton(button)
             grid.addWidget(button, i // 2, i % 2)
             self.tool_buttons[tool] = button
-        self.size_spin = QSpinBox(minimum=MIN_BRUSH, maximum=MAX_BRUSH, suffix=" px", toolTip="Brush size: [ and ]")
+        self.size_spin = QSpinBox(minimum=MIN_BRUSH, maximum=MAX_BRUSH, suffix=" px on screen",
+                                  toolTip="Brush diameter in screen pixels, whatever the zoom: [ and ]")
         self.size_spin.valueChanged.connect(state.set_brush_size)
         self.color_button = QPushButton(toolTip="Mask overlay colour")
         self.color_button.clicked.connect(self._pick_color)
@@ -86,8 +88,23 @@ class ToolPanel(QGroupBox):
             self.suggest_actions[family] = action
         self.clear = QPushButton("Clear mask")
         self.clear.clicked.connect(self.clear_requested)
+        self.edit_pixels = QSpinBox(minimum=1, maximum=200, value=5, suffix=" px",
+                                    toolTip="How far Grow, Shrink and Feather reach, in photo pixels")
+        self.transform_buttons: dict[str, QPushButton] = {}
+        edit_row = QHBoxLayout()
+        edit_row.addWidget(self.edit_pixels)
+        for op, label, tip in (("grow", "Grow", "Widen the mask by the pixels set here (one undo step)"),
+                               ("shrink", "Shrink", "Narrow the mask by the pixels set here (one undo step)"),
+                               ("feather", "Feather", "Round off jagged edges up to the pixels set here"),
+                               ("invert", "Invert", "Swap painted and unpainted areas (one undo step)")):
+            button = QPushButton(label, toolTip=tip)
+            button.setMinimumWidth(10)
+            button.clicked.connect(lambda _c=False, o=op: self.transform_requested.emit(o, self.edit_pixels.value()))
+            edit_row.addWidget(button)
+            self.transform_buttons[op] = button
         form = QFormLayout()
         form.addRow("Brush size", self.size_spin)
+        form.addRow("Edges", edit_row)
         colour_row = QHBoxLayout()
         colour_row.addWidget(self.color_button)
         colour_row.addWidget(self.opacity, 1)
@@ -134,6 +151,7 @@ class ToolPanel(QGroupBox):
 
 class ModelPanel(QGroupBox):
     run_requested = Signal(object)  # list of model names
+    run_all_requested = Signal(object)  # every available model; the window reuses up-to-date ones
     cancel_requested = Signal()
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
@@ -143,14 +161,15 @@ class ModelPanel(QGroupBox):
         self.picker.setPlaceholderText("Loading models…")
         self.picker.currentIndexChanged.connect(self._picked)
         self.run_one = QPushButton("Run", toolTip="Run the chosen model on the current mask (Ctrl+R)")
-        self.run_all = QPushButton("Run all", toolTip="Run every model that has weights (Ctrl+Shift+R)")
+        self.run_all = QPushButton("Run all", toolTip="Run every model that has weights and no prediction for "
+                                                    "this mask yet (Ctrl+Shift+R)")
         self.cancel = QPushButton("Cancel", toolTip="Stop after the model that is running now (Esc)")
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.run_one.clicked.connect(lambda: self.state.selected_model and self.run_requested.emit([self.state.selected_model]))
-        self.run_all.clicked.connect(lambda: self.run_requested.emit([m.name for m in self.state.models if m.available]))
+        self.run_all.clicked.connect(lambda: self.run_all_requested.emit([m.name for m in self.state.models if m.available]))
         self.cancel.clicked.connect(self.cancel_requested)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_one)

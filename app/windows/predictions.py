@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -45,14 +45,24 @@ class CompareWidget(QWidget):
             column.addWidget(view, 1)
             layout.addLayout(column, 1)
         state.predicted_landmarks_visible_changed.connect(lambda _v: self._overlay())
+        state.mask_fingerprint_changed.connect(lambda _f: self._caption())
+
+    def _caption(self) -> None:
+        p = getattr(self, "_prediction", None)
+        if p is None:
+            self.right_caption.setText("No prediction yet")
+        elif self.state.is_out_of_date(p):
+            self.right_caption.setText(f"{p.display_name} (made with an older mask: out of date)")
+        else:
+            self.right_caption.setText(p.display_name)
 
     def set_photo(self, levels: list[QPixmap] | None) -> None:
         self.left.set_levels(levels)
 
     def set_prediction(self, prediction: PredictionView | None, levels: list[QPixmap] | None) -> None:
         self.right.set_levels(levels)
-        self.right_caption.setText(prediction.display_name if prediction else "No prediction yet")
         self._prediction = prediction
+        self._caption()
         self._overlay()
         if levels:  # start the new image where the original is
             self.left._moved()
@@ -105,11 +115,12 @@ class Gallery(QListWidget):
         self.setMovement(QListView.Movement.Static)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setSpacing(6)
-        self.setFixedHeight(THUMB + 52)
+        self.setFixedHeight(THUMB + 68)
         self._thumbs: dict[int, QPixmap] = {}
         self.currentItemChanged.connect(self._picked)
         state.predictions_changed.connect(self._fill)
         state.current_prediction_changed.connect(self._select)
+        state.mask_fingerprint_changed.connect(lambda _f: self._fill(self.state.predictions))
 
     def set_thumbnail(self, record_id: int, pixmap: QPixmap) -> None:
         self._thumbs[record_id] = pixmap.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
@@ -123,10 +134,15 @@ class Gallery(QListWidget):
         self.blockSignals(True)
         self.clear()
         for p in predictions:
-            item = QListWidgetItem(f"{p.display_name}\n{p.created_at}")
+            stale = self.state.is_out_of_date(p)
+            item = QListWidgetItem(f"{p.display_name}\n{p.created_at}" + ("\nolder mask" if stale else ""))
             item.setData(Qt.ItemDataRole.UserRole, p.record_id)
-            item.setToolTip(f"Model: {p.model_name}\nWeights SHA-256: {p.weights_sha256 or 'none (classical)'}\n"
+            item.setToolTip(("Out of date: made with an older mask. Run the model again to update it.\n"
+                             if stale else "") +
+                            f"Model: {p.model_name}\nWeights SHA-256: {p.weights_sha256 or 'none (classical)'}\n"
                             f"Device: {p.device}\nApp version: {p.app_version}")
+            if stale:
+                item.setForeground(QColor("#9a6700"))
             if p.record_id in self._thumbs:
                 item.setIcon(QIcon(self._thumbs[p.record_id]))
             self.addItem(item)

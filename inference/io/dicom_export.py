@@ -5,9 +5,11 @@ Export (:func:`export_secondary_capture`): a single-frame Secondary Capture Imag
 (``ISO_IR 192``). It gets a new SOP Instance UID and a new Series Instance UID, keeps the source's
 Study Instance UID (so the PACS files it next to the photo), is flagged ``DERIVED\\SECONDARY``,
 references the source image (Source Image Sequence + Referenced Series Sequence) and describes
-the model in Series Description and Derivation Description. The patient, study and clinical-trial
-attributes of the source are either copied or de-identified. Without a source a new study is made
-with the patient attributes present but empty.
+the model in Series Description (shortened on a word boundary to its 64 characters), Image
+Comments and Derivation Description (in full). The patient, study and clinical-trial attributes of
+the source are either copied or de-identified. Without a source (a PNG or JPEG photo) a new study
+is made; Patient Name and ID carry the case's pseudonym when given, the other patient attributes
+are present but empty.
 
 De-identification (:func:`deidentify_dataset`): the Basic Application Level Confidentiality
 Profile of DICOM PS3.15 Annex E, attribute list Table E.1-1 of edition **2024b**, restricted to
@@ -21,7 +23,8 @@ IODs is used (see ``PROFILE_ACTIONS``). Also removed: all private attributes, cu
 :class:`UidRemapper`, so a UID maps to the same new UID everywhere in a dataset (and across
 datasets when the same remapper is reused). The result carries Patient Identity Removed = YES,
 the method and code 113100 (basic profile); exports also list 113105 (Clean Descriptors Option),
-because the series and derivation descriptions are rewritten with text the app generates.
+because the series, image-comment and derivation descriptions are rewritten with text the app
+generates.
 
 The face in the pixels is not de-identified (Recognizable Visual Features = YES is set on
 exports): a de-identified export is still a picture of the child's face.
@@ -360,17 +363,39 @@ def _check_pixels(rgb: object) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
+def shorten_on_word(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, "..." marking the cut.
+
+    A single word longer than the limit is cut inside the word (nothing else fits).
+    """
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    room = limit - 3
+    cut = text.rfind(" ", 0, room + 1)
+    head = text[:cut] if cut > 0 else text[:room]
+    return head.rstrip(" ,;:(-") + "..."
+
+
+def _person_name(text: str) -> str:
+    """A pseudonym as a DICOM PN: no value separator, at most 64 characters (one component group)."""
+    return " ".join(text.replace("\\", " ").replace("=", " ").split())[:64]
+
+
 def export_secondary_capture(
     prediction_rgb: np.ndarray, out_path: str | os.PathLike[str], source: Dataset | None,
     model_description: str, deidentify: bool, *, uid_remapper: UidRemapper | None = None,
-    software_version: str = "",
+    software_version: str = "", patient_name: str = "", patient_id: str = "",
 ) -> Path:
     """Write ``prediction_rgb`` as a Secondary Capture next to ``source``'s study; see module doc.
 
     ``model_description`` (model name, version, weights hash...) goes into Series Description
-    (cut to 64 characters) and Derivation Description. With ``deidentify`` the copied source
-    attributes go through :func:`deidentify_dataset` (using ``uid_remapper`` when given, so several
-    exports of one case share the replacement study UID) and no creation dates are written.
+    (shortened on a word boundary to 64 characters), and in full into Image Comments and
+    Derivation Description. ``patient_name``/``patient_id`` (the case's pseudonym or study ID)
+    fill Patient Name/ID where the source has none, e.g. for a PNG or JPEG photo; they are ignored
+    when de-identifying. With ``deidentify`` the copied source attributes go through
+    :func:`deidentify_dataset` (using ``uid_remapper`` when given, so several exports of one case
+    share the replacement study UID) and no creation dates are written.
     """
     rgb = _check_pixels(prediction_rgb)
     description = " ".join(str(model_description).split())
@@ -392,6 +417,11 @@ def export_secondary_capture(
     for kw in _TYPE2_STUDY_PATIENT:
         if kw not in ds:
             setattr(ds, kw, None)
+    if not deidentify:
+        if patient_name.strip() and not str(ds.PatientName or "").strip():
+            ds.PatientName = _person_name(patient_name)
+        if patient_id.strip() and not str(ds.PatientID or "").strip():
+            ds.PatientID = " ".join(patient_id.replace("\\", " ").split())[:64]
     if deidentify:
         _mark_deidentified(ds, clean_descriptors=True)
     lossy = str(source.get("LossyImageCompression", "00")) if source is not None else "00"
@@ -404,7 +434,8 @@ def export_secondary_capture(
     ds.Modality = "OT"
     ds.SeriesNumber = 9001
     ds.InstanceNumber = 1
-    ds.SeriesDescription = description[:64]
+    ds.SeriesDescription = shorten_on_word(description, 64)
+    ds.ImageComments = description[:10240]
     ds.DerivationDescription = f"Predicted lip repair (research visualisation). {description}"[:1024]
     ds.ImageType = ["DERIVED", "SECONDARY"]
     ds.ConversionType = "WSD"
@@ -447,4 +478,5 @@ __all__ = [
     "UidRemapper",
     "deidentify_dataset",
     "export_secondary_capture",
+    "shorten_on_word",
 ]

@@ -1,17 +1,26 @@
-"""The consultation report: one case's prediction as a PDF a clinician can hand to a family.
+"""The consultation report: one case's prediction as a PDF, in three kinds.
 
-Page content: clinic header (logo, name), patient pseudonym/ID, date, clinician, the pre-operative
-photo and the predicted repair side by side at the same scale, the area the model filled outlined
-on the photo, optionally a second model's prediction and the predicted landmarks, the clinician's
-notes, the model name/version/weights hash, and a plain-language statement that the picture is a
-research visualisation and not a promise of the surgical result.
+Family copy (``kind="family"``, the default): what a family takes home. Page 1 shows a large
+before/after close-up of nose and mouth at the same scale (the lip is what the family looks at),
+the whole face small before and after, the filled area outlined, and a plain-language statement
+that the picture is a research visualisation and not a promise of the surgical result. It never
+prints predicted landmarks, weights or code hashes, or the clinician's notes, whatever the input
+asks for.
 
-De-identified variant (``deidentified=True``), for colleagues and teaching: no patient name or ID,
-the date reduced to the year, the clinician's free-text notes left out (they cannot be checked for
-names), and every picture cut to the nose-and-mouth region (from landmarks 31-35 and 48-67, iBUG
-0-based, when known; otherwise the lower middle of the face square), so eyes and brows never print.
+Every kind may show a second model's prediction after page 1.
 
-The PDF metadata holds only a neutral title and the clinic as author: nothing about the patient.
+Clinical record (``kind="clinical"``): the same page 1, then optionally the predicted landmarks and the clinician's notes, and a technical appendix on its own page (model
+names and versions, weights SHA-256, where and when each prediction was made) so the result can
+be reproduced.
+
+De-identified (``kind="deidentified"``, or the older ``deidentified=True``), for colleagues and
+teaching: no patient name or ID, the date reduced to the year, no notes (free text cannot be
+checked for names), every picture cut to the nose-and-mouth region (from landmarks 31-35 and
+48-67, iBUG 0-based, when known; otherwise the lower middle of the face square) so eyes and brows
+never print, and the technical appendix.
+
+The PDF metadata holds only a neutral title, the clinic as author and the real creation date:
+nothing about the patient.
 """
 
 from __future__ import annotations
@@ -27,13 +36,18 @@ import cv2
 import numpy as np
 from PIL import Image as PILImage
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, Spacer
+from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer
 
 from studies.reports import blocks
 from studies.reports.errors import ReportInputError
+from studies.reports.marks import add_research_mark
 
 Box = tuple[float, float, float, float]
 """``(left, top, right, bottom)`` in photo pixels; may reach outside the photo."""
+
+FAMILY, CLINICAL, DEIDENTIFIED = "family", "clinical", "deidentified"
+REPORT_KINDS = (FAMILY, CLINICAL, DEIDENTIFIED)
+"""The three kinds of consultation report (see the module docstring)."""
 
 NOSE_MOUTH_LANDMARKS = (*range(31, 36), *range(48, 68))
 """iBUG 300-W 0-based indices of the lower nose (31-35) and the mouth (48-67)."""
@@ -71,8 +85,10 @@ class ConsultationReportInput:
 
     ``face_box`` is the face square or box in photo pixels, e.g. ``(crop.x0, crop.y0,
     crop.x0 + crop.size, crop.y0 + crop.size)`` of the app's ``FaceCrop``. ``photo_landmarks``
-    (68, 2, photo pixels, detected on the pre-operative photo) only steer the de-identified crop;
-    without them the primary prediction's landmarks are used, then the face box.
+    (68, 2, photo pixels, detected on the pre-operative photo) steer the nose-and-mouth crop;
+    without them the primary prediction's landmarks are used, then the face box. ``kind`` is one of
+    :data:`REPORT_KINDS`; ``mark_predictions`` draws the research-visualisation mark into every
+    predicted picture; ``provenance`` rows (label, value) go to the technical appendix only.
     """
 
     clinic_name: str
@@ -90,6 +106,28 @@ class ConsultationReportInput:
     deidentified: bool = False
     show_landmarks: bool = False
     photo_landmarks: np.ndarray | None = None
+    kind: str = FAMILY
+    mark_predictions: bool = False
+    provenance: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        # ``deidentified=True`` (the older flag) and ``kind="deidentified"`` mean the same report.
+        if self.deidentified:
+            object.__setattr__(self, "kind", DEIDENTIFIED)
+        elif self.kind == DEIDENTIFIED:
+            object.__setattr__(self, "deidentified", True)
+
+    @property
+    def prints_notes(self) -> bool:
+        return self.kind == CLINICAL and bool(self.notes.strip())
+
+    @property
+    def prints_landmarks(self) -> bool:
+        return self.kind != FAMILY and self.show_landmarks
+
+    @property
+    def prints_provenance(self) -> bool:
+        return self.kind != FAMILY
 
 
 # ------------------------------------------------------------------------------------ validation
@@ -133,6 +171,8 @@ def _validate(inp: ConsultationReportInput) -> None:
         raise ReportInputError("The mask is missing or does not match the photo size.")
     if not inp.mask.any():
         raise ReportInputError("The mask is empty: paint the area to fill before making a report.")
+    if inp.kind not in REPORT_KINDS:
+        raise ReportInputError(f"Unknown report kind {inp.kind!r}; choose one of {', '.join(REPORT_KINDS)}.")
     if not inp.clinic_name.strip():
         raise ReportInputError("The clinic name is not set; fill it in under Settings.")
     if not inp.deidentified and not inp.patient_label.strip():
@@ -289,64 +329,77 @@ def build_consultation_report(inp: ConsultationReportInput, out_path: str | os.P
     the file cannot be written (full disk, read-only or missing folder).
     """
     _validate(inp)
+    story = _story(inp)
+    title = {FAMILY: "Consultation report", CLINICAL: "Consultation report (clinical record)",
+             DEIDENTIFIED: "Consultation report (de-identified)"}[inp.kind]
+    decor = blocks.PageDecor(
+        header_left=inp.clinic_name.strip(),
+        header_right=title,
+        footer_left="Research visualisation, not a promise of the surgical result.",
+        logo_rgba=_load_logo(inp.logo_path),
+    )
+    return blocks.build_pdf(out_path, story, decor, page_size=inp.page_size,
+                            title="Consultation report", author=inp.clinic_name.strip(),
+                            real_dates=True)
+
+
+def _story(inp: ConsultationReportInput) -> list[Flowable]:
     width = blocks.content_width(inp.page_size)
     gap = 6 * mm
     pair_w = (width - gap) / 2
     small_w = (width - 2 * gap) / 3
-    max_px = math.ceil(pair_w / 72 * blocks.PRINT_DPI)
+    deid = inp.kind == DEIDENTIFIED
 
-    if inp.deidentified:
-        lm = inp.photo_landmarks if inp.photo_landmarks is not None else inp.primary.landmarks
-        box = nose_mouth_box(inp.face_box, _check_landmarks("landmarks", lm))
-    else:
-        box = _square_around(tuple(float(v) for v in inp.face_box))  # type: ignore[arg-type]
-    crop = _Cropper.for_box(box, max_px)
-
-    before = crop.image(inp.photo_rgb)
-    outlined = outline_overlay(before, crop.mask(inp.mask))
+    lm = inp.photo_landmarks if inp.photo_landmarks is not None else inp.primary.landmarks
+    close = _Cropper.for_box(nose_mouth_box(inp.face_box, _check_landmarks("landmarks", lm)),
+                             math.ceil(pair_w / 72 * blocks.PRINT_DPI))
+    whole = _Cropper.for_box(_square_around(tuple(float(v) for v in inp.face_box)),  # type: ignore[arg-type]
+                             math.ceil(small_w / 72 * blocks.PRINT_DPI))
     preds = [p for p in (inp.primary, inp.second) if p is not None]
-    after = [crop.image(p.image_rgb) for p in preds]
 
-    story: list[Flowable] = []
-    subtitle = "Predicted appearance of the lip after cleft lip repair"
-    story.append(blocks.title_block("Consultation report", subtitle))
-    details = [("Patient", inp.patient_label.strip())] if not inp.deidentified else [
+    def after(crop: _Cropper, p: PredictionForReport) -> np.ndarray:
+        img = crop.image(p.image_rgb)
+        return add_research_mark(img) if inp.mark_predictions else img
+
+    before_close = close.image(inp.photo_rgb)
+    after_close = [after(close, p) for p in preds]
+    outlined = outline_overlay(before_close, close.mask(inp.mask))
+
+    story: list[Flowable] = [blocks.title_block(
+        "Consultation report", "Predicted appearance of the lip after cleft lip repair")]
+    details = [("Patient", inp.patient_label.strip())] if not deid else [
         ("Patient", "De-identified report (no name, face cut to nose and mouth)")]
     details += [
-        ("Date", _format_date(inp.date, year_only=inp.deidentified)),
+        ("Date", _format_date(inp.date, year_only=deid)),
         ("Clinician", inp.clinician.strip() or "not stated"),
         ("Clinic", inp.clinic_name.strip()),
     ]
     story.append(blocks.key_value_table(details, width))
-    story.append(Spacer(1, 5 * mm))
+    story.append(Spacer(1, 4 * mm))
 
     first_name = preds[0].model_name
-    story.append(KeepTogether([
-        blocks.para("Before and predicted after (same scale)", "h2"),
+    page_one: list[Flowable] = [
+        blocks.para("Nose and mouth, before and predicted after (same scale)", "h2"),
         blocks.image_row([
-            blocks.image_block(before, pair_w, "Before: photo taken before surgery"),
-            blocks.image_block(after[0], pair_w, f"Predicted after (model: {first_name})"),
+            blocks.image_block(before_close, pair_w, "Before: photo taken before surgery"),
+            blocks.image_block(after_close[0], pair_w, f"Predicted after (model: {first_name})"),
         ], width, gap),
-        Spacer(1, 4 * mm),
-        blocks.disclaimer_block(),
-    ]))
+        Spacer(1, 3 * mm),
+    ]
+    outline_panel = blocks.image_block(outlined, small_w, "Outlined: the part the computer filled in")
+    if deid:  # never the whole face: eyes and brows must not print
+        small = [outline_panel]
+    else:
+        page_one.append(blocks.para("Whole face, and the area that was filled", "h2"))
+        small = [
+            blocks.image_block(whole.image(inp.photo_rgb), small_w, "Before"),
+            blocks.image_block(after(whole, inp.primary), small_w, "Predicted after"),
+            outline_panel,
+        ]
+    page_one += [blocks.image_row(small, small_w * len(small) + gap * (len(small) - 1), gap),
+                 Spacer(1, 3 * mm), blocks.disclaimer_block()]
+    story.append(KeepTogether(page_one))
 
-    panels: list[Flowable] = [blocks.image_block(
-        outlined, small_w, "The outlined area is the part the computer filled in")]
-    if inp.second is not None:
-        panels.append(blocks.image_block(
-            after[1], small_w, f"Second prediction (model: {inp.second.model_name})"))
-    if inp.show_landmarks:
-        for p, img in zip(preds, after, strict=True):
-            if p.landmarks is not None:
-                panels.append(blocks.image_block(
-                    landmark_overlay(img, crop.points(p.landmarks)), small_w,
-                    f"Predicted facial landmarks ({p.model_name})"))
-    rows: list[Flowable] = []
-    for i in range(0, len(panels), 3):
-        row = panels[i:i + 3]
-        rows += [blocks.image_row(row, small_w * len(row) + gap * (len(row) - 1), gap),
-                 Spacer(1, 4 * mm)]
     story.append(KeepTogether([
         blocks.para("How the picture was made", "h2"),
         blocks.para(
@@ -354,30 +407,38 @@ def build_consultation_report(inp: ConsultationReportInput, out_path: str | os.P
             "photos of faces without a cleft then drew a lip into that area. Everything outside "
             "the outlined area is the original photo.", "body"),
         Spacer(1, 3 * mm),
-        rows[0],
     ]))
-    story.extend(rows[1:])
+    panels: list[Flowable] = []
+    if inp.second is not None:
+        panels.append(blocks.image_block(
+            after_close[1], small_w, f"Second prediction (model: {inp.second.model_name})"))
+    if inp.prints_landmarks:
+        for p, img in zip(preds, after_close, strict=True):
+            if p.landmarks is not None:
+                panels.append(blocks.image_block(
+                    landmark_overlay(img, close.points(p.landmarks)), small_w,
+                    f"Predicted facial landmarks ({p.model_name})"))
+    for i in range(0, len(panels), 3):
+        row = panels[i:i + 3]
+        story += [blocks.image_row(row, small_w * len(row) + gap * (len(row) - 1), gap),
+                  Spacer(1, 4 * mm)]
 
-    if inp.notes.strip() and not inp.deidentified:
+    if inp.prints_notes:
         story.append(KeepTogether([blocks.para("Notes from the clinician", "h2"),
                                    blocks.para(inp.notes.strip(), "body")]))
 
-    model_rows = _model_rows("Model", inp.primary)
-    if inp.second is not None:
-        model_rows += _model_rows("Second model", inp.second)
-    story.append(KeepTogether([
-        blocks.para("Technical details", "h2"),
-        blocks.key_value_table(model_rows, width, value_style="cell_mono"),
-        Spacer(1, 2 * mm),
-        blocks.para("The weights hash identifies the exact trained model file used, so the result "
-                    "can be reproduced.", "small"),
-    ]))
-
-    decor = blocks.PageDecor(
-        header_left=inp.clinic_name.strip(),
-        header_right="Consultation report" + (" (de-identified)" if inp.deidentified else ""),
-        footer_left="Research visualisation, not a promise of the surgical result.",
-        logo_rgba=_load_logo(inp.logo_path),
-    )
-    return blocks.build_pdf(out_path, story, decor, page_size=inp.page_size,
-                            title="Consultation report", author=inp.clinic_name.strip())
+    if inp.prints_provenance:
+        rows = _model_rows("Model", inp.primary)
+        if inp.second is not None:
+            rows += _model_rows("Second model", inp.second)
+        if not deid:
+            rows += [(k, v) for k, v in inp.provenance]
+        story += [PageBreak(), KeepTogether([
+            blocks.para("Appendix: technical record", "h2"),
+            blocks.key_value_table(rows, width, value_style="cell_mono"),
+            Spacer(1, 2 * mm),
+            blocks.para("The weights hash identifies the exact trained model file used, so the "
+                        "result can be reproduced. This appendix is not part of the family's copy.",
+                        "small"),
+        ])]
+    return story

@@ -136,13 +136,15 @@ def _page_size(page_size: str) -> tuple[float, float]:
 
 def build_pdf(
     out_path: str | os.PathLike[str], story: Sequence[Flowable], decor: PageDecor, *,
-    page_size: str = "A4", title: str, author: str = "", lang: str = "en",
+    page_size: str = "A4", title: str, author: str = "", lang: str = "en", real_dates: bool = False,
 ) -> Path:
     """Lay out ``story`` and write the PDF atomically (temp file in the same folder + rename).
 
     Metadata carries only ``title`` and ``author`` (keep both free of patient data); subject,
-    keywords and creator are blank and the producer is reportlab's fixed string. The document is
-    built in reportlab's invariant mode, so no creation timestamp is stored.
+    keywords and creator are blank and the producer is reportlab's fixed string. With
+    ``real_dates`` the creation and modification dates are the time of writing (a consultation
+    report is dated); otherwise the document is built in reportlab's invariant mode (fixed
+    2000-01-01 dates, reproducible bytes).
     """
     register_fonts()
     size = _page_size(page_size)
@@ -152,7 +154,7 @@ def build_pdf(
         doc = BaseDocTemplate(
             handle, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN,
             topMargin=24 * mm, bottomMargin=20 * mm, title=title, author=author, subject="",
-            keywords="", creator="", lang=lang, invariant=1,
+            keywords="", creator="", lang=lang, invariant=0 if real_dates else 1,
         )
         frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
                       leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)

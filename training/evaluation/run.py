@@ -201,7 +201,8 @@ def _grid_png(cases: list[EvalCase], outputs: dict[str, list[np.ndarray]], path:
         picks += [i for i, c in enumerate(cases) if c.category == b][1:2]
     tiles = [[masked_view(cases[i].image, cases[i].hole)] + [outputs[m][i] for m in outputs] + [cases[i].image]
              for i in picks]
-    save_png(path, grid(tiles))
+    if tiles:  # none when only the mask families were evaluated (--categories)
+        save_png(path, grid(tiles))
 
 
 def lower_face_box(landmarks_norm: np.ndarray, size: int) -> tuple[int, int, int]:
