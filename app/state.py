@@ -85,6 +85,12 @@ class PredictionView:
     created_at: str
     landmarks: np.ndarray | None  # (68, 2) photo pixels
     mask_sha256: str | None = None  # fingerprint of the mask it was made with (None: unknown)
+    guide_landmarks: np.ndarray | None = None  # (68, 2) photo pixels the clinician steered it with
+
+    @property
+    def drawn_landmarks(self) -> np.ndarray | None:
+        """The points the picture was drawn from: the clinician's edit if steered, else the network's."""
+        return self.guide_landmarks if self.guide_landmarks is not None else self.landmarks
 
 
 class AppState:
@@ -183,6 +189,16 @@ class AppState:
         self.predictions.append(prediction)
         self.predictions_changed.emit(self.predictions)
         self.set_current_prediction(prediction)
+
+    def replace_prediction(self, prediction: PredictionView) -> None:
+        """Swap in a re-rendered prediction (same record id); shown if its old self was shown."""
+        shown = self.current_prediction is not None and self.current_prediction.record_id == prediction.record_id
+        self.predictions = [prediction if p.record_id == prediction.record_id else p for p in self.predictions]
+        if shown:
+            self.current_prediction = prediction  # before the list signal, so the gallery keeps its selection
+        self.predictions_changed.emit(self.predictions)
+        if shown:
+            self.current_prediction_changed.emit(prediction)
 
     def set_current_prediction(self, prediction: PredictionView | None) -> None:
         self.current_prediction = prediction

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import cv2
@@ -142,6 +142,19 @@ class FacePipeline:
             raise NoFaceError("The face square lies outside the photo.")
         crop = crop_from_box(box.left, box.top, box.right, box.bottom)
         return FaceAnalysis(box, crop, None, None, 0, {"detect": 0.0, "landmarks": 0.0})
+
+    @staticmethod
+    def with_landmarks(analysis: FaceAnalysis, landmarks: np.ndarray) -> FaceAnalysis:
+        """The analysis with the photo's landmarks corrected by the clinician (photo pixels).
+
+        The face crop follows the corrected points, exactly as it follows detected ones, so the
+        crop, "Suggest mask" and the measures all read the same points.
+        """
+        points = np.asarray(landmarks, np.float32)
+        if points.shape != (68, 2) or not np.isfinite(points).all():
+            raise InferenceError(f"Corrected landmarks must be 68 finite (x, y) points, got shape {points.shape}.")
+        return replace(analysis, crop=crop_from_landmarks(points), landmarks=points,
+                       landmark_detector=f"{analysis.landmark_detector or 'manual'}, corrected by hand")
 
     # ------------------------------------------------------------ preparing the network input
 

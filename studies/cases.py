@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from studies.database import Database
-from studies.errors import CaseError, DuplicateCaseError
+from studies.errors import CaseError, DuplicateCaseError, NotFoundError
 from studies.files import (
     atomic_write_bytes,
     decode_mask_png,
@@ -46,6 +46,7 @@ class CaseInfo:
     photo_sha256: str
     has_mask: bool
     face_box: tuple[float, float, float, float] | None = None  # drawn by hand when no face was detected
+    landmarks: np.ndarray | None = None  # (68, 2) photo pixels as the clinician corrected them; None: detected
     # Pseudonyms of other cases holding the very same photo file: a family must never get another
     # child's report, so the app shows this to the clinician.
     same_photo_as: tuple[str, ...] = ()
@@ -74,6 +75,7 @@ class PredictionInfo:
     image_sha256: str
     landmarks: np.ndarray | None  # (68, 2) float32, crop pixels as given
     mask_sha256: str | None = None  # mask_fingerprint of the mask it was made with; None if unknown
+    guide_landmarks: np.ndarray | None = None  # (68, 2) photo pixels it was steered with; None: network's own
 
 
 def mask_fingerprint(mask: np.ndarray) -> str:
@@ -196,6 +198,16 @@ class CaseStore:
             uow.commit()
             return self._info(case, uow)
 
+    def set_photo_landmarks(self, case_id: int, landmarks: np.ndarray | None) -> CaseInfo:
+        """Remember the photo's landmarks as the clinician corrected them (None: use the detector's again)."""
+        lm_json = _landmarks_json(landmarks)
+        with UnitOfWork(self.db) as uow:
+            case = uow.cases.get(case_id)
+            case.landmarks_json = lm_json
+            case.updated_at = utcnow()
+            uow.commit()
+            return self._info(case, uow)
+
     def mask_info(self, case_id: int) -> MaskInfo | None:
         with UnitOfWork(self.db) as uow:
             uow.cases.get(case_id)
@@ -208,10 +220,12 @@ class CaseStore:
 
     def add_prediction(self, case_id: int, model_name: str, image_rgb: np.ndarray, *, device: str,
                        app_version: str, weights_sha256: str | None = None,
-                       landmarks: np.ndarray | None = None, mask_sha256: str | None = None) -> PredictionInfo:
+                       landmarks: np.ndarray | None = None, mask_sha256: str | None = None,
+                       guide_landmarks: np.ndarray | None = None) -> PredictionInfo:
         """Record a prediction shown to the clinician (image stored as PNG beside the case).
 
-        ``mask_sha256`` is :func:`mask_fingerprint` of the mask the model filled.
+        ``mask_sha256`` is :func:`mask_fingerprint` of the mask the model filled; ``guide_landmarks``
+        the (68, 2) photo-pixel points it was steered with (None: the network's own).
         """
         if not model_name:
             raise CaseError("A prediction needs the name of the model that made it.")
@@ -219,12 +233,7 @@ class CaseStore:
             data = encode_png(np.asarray(image_rgb))
         except Exception as exc:
             raise CaseError(f"The predicted image cannot be stored: {exc}") from exc
-        lm_json = None
-        if landmarks is not None:
-            lm = np.asarray(landmarks, dtype=np.float32)
-            if lm.shape != (68, 2) or not np.isfinite(lm).all():
-                raise CaseError(f"Landmarks must be 68 finite (x, y) points; got shape {lm.shape}.")
-            lm_json = json.dumps(lm.round(3).tolist())
+        lm_json, guide_json = _landmarks_json(landmarks), _landmarks_json(guide_landmarks)
         with UnitOfWork(self.db) as uow:
             case = uow.cases.get(case_id)
             rel = f"cases/{case.uid}/predictions/{secrets.token_hex(8)}.png"
@@ -233,9 +242,38 @@ class CaseStore:
                 row = uow.cases.add_prediction(Prediction(
                     case_id=case_id, model_name=model_name, weights_sha256=weights_sha256, device=device,
                     app_version=app_version, created_at=utcnow(), image_path=rel,
-                    image_sha256=sha256_bytes(data), landmarks_json=lm_json, mask_sha256=mask_sha256))
+                    image_sha256=sha256_bytes(data), landmarks_json=lm_json, mask_sha256=mask_sha256,
+                    guide_landmarks_json=guide_json))
                 uow.commit()
             return self._prediction_info(row)
+
+    def rerender_prediction(self, case_id: int, prediction_id: int, image_rgb: np.ndarray, *,
+                            landmarks: np.ndarray | None, guide_landmarks: np.ndarray | None) -> PredictionInfo:
+        """Replace a prediction's picture with one re-rendered from edited landmarks (or reset to its own).
+
+        The prediction keeps its id, model and mask; the new picture gets a new file, and the old one
+        is removed only after the commit, so a failed commit leaves picture and points matching.
+        """
+        try:
+            data = encode_png(np.asarray(image_rgb))
+        except Exception as exc:
+            raise CaseError(f"The predicted image cannot be stored: {exc}") from exc
+        lm_json, guide_json = _landmarks_json(landmarks), _landmarks_json(guide_landmarks)
+        with UnitOfWork(self.db) as uow:
+            case = uow.cases.get(case_id)
+            row = uow.cases.prediction(case_id, prediction_id)
+            if row is None:
+                raise NotFoundError(f"Prediction {prediction_id} of case {case_id} does not exist.")
+            old_rel = row.image_path
+            rel = f"cases/{case.uid}/predictions/{secrets.token_hex(8)}.png"
+            with _removed_unless_committed(resolve_inside(self.db.data_dir, rel)) as path:
+                atomic_write_bytes(path, data)
+                row.image_path, row.image_sha256 = rel, sha256_bytes(data)
+                row.landmarks_json, row.guide_landmarks_json = lm_json, guide_json
+                uow.commit()
+            info = self._prediction_info(row)
+        resolve_inside(self.db.data_dir, old_rel).unlink(missing_ok=True)
+        return info
 
     def list_predictions(self, case_id: int) -> list[PredictionInfo]:
         with UnitOfWork(self.db) as uow:
@@ -250,6 +288,8 @@ class CaseStore:
                         photo_path=resolve_inside(self.db.data_dir, case.photo_path),
                         photo_sha256=case.photo_sha256, has_mask=uow.cases.mask(case.id) is not None,
                         face_box=None if case.face_box_json is None else tuple(json.loads(case.face_box_json)),
+                        landmarks=(None if case.landmarks_json is None
+                                   else np.asarray(json.loads(case.landmarks_json), np.float32)),
                         same_photo_as=tuple(uow.cases.same_photo(case.photo_sha256, case.id)))
 
     def _mask_info(self, row: Mask) -> MaskInfo:
@@ -258,11 +298,24 @@ class CaseStore:
 
     def _prediction_info(self, row: Prediction) -> PredictionInfo:
         lm = None if row.landmarks_json is None else np.asarray(json.loads(row.landmarks_json), np.float32)
+        guide = (None if row.guide_landmarks_json is None
+                 else np.asarray(json.loads(row.guide_landmarks_json), np.float32))
         return PredictionInfo(id=row.id, case_id=row.case_id, model_name=row.model_name,
                               weights_sha256=row.weights_sha256, device=row.device,
                               app_version=row.app_version, created_at=row.created_at,
                               image_path=resolve_inside(self.db.data_dir, row.image_path),
-                              image_sha256=row.image_sha256, landmarks=lm, mask_sha256=row.mask_sha256)
+                              image_sha256=row.image_sha256, landmarks=lm, mask_sha256=row.mask_sha256,
+                              guide_landmarks=guide)
+
+
+def _landmarks_json(landmarks: np.ndarray | None) -> str | None:
+    """68 finite (x, y) points as JSON (3 decimals), or None; anything else is refused."""
+    if landmarks is None:
+        return None
+    lm = np.asarray(landmarks, dtype=np.float32)
+    if lm.shape != (68, 2) or not np.isfinite(lm).all():
+        raise CaseError(f"Landmarks must be 68 finite (x, y) points; got shape {lm.shape}.")
+    return json.dumps(lm.round(3).tolist())
 
 
 @contextmanager

@@ -82,6 +82,9 @@ class Case(Base):
     photo_sha256: Mapped[str] = mapped_column(String(64))
     # A face square drawn by hand when no face was detected: [left, top, right, bottom] in photo pixels.
     face_box_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The photo's 68 landmarks (photo pixels, JSON) as the clinician corrected them (null: as detected);
+    # "Suggest mask", the face crop and the measures use them.
+    landmarks_json: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Mask(Base):
@@ -115,6 +118,9 @@ class Prediction(Base):
     landmarks_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     # studies.cases.mask_fingerprint of the mask the prediction was made with (None: unknown, older rows)
     mask_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The (68, 2) photo-pixel landmarks the image was drawn from when the clinician steered it
+    # (JSON; null: the network's own points). Kept so a report or study shows what was rendered.
+    guide_landmarks_json: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 # --------------------------------------------------------------------------- studies

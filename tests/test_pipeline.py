@@ -136,3 +136,22 @@ def test_predict_many_batches_and_reports_bad_cases(utkface_paths: list[Path], p
     assert isinstance(outcomes[0].error, ImageReadError) and outcomes[0].result is None
     assert all(o.result is not None and o.error is None for o in outcomes[1:])
     assert outcomes[1].result.image.shape == (200, 200, 3)
+
+
+def test_corrected_landmarks_move_the_crop_and_keep_the_box(face, pipeline: FacePipeline) -> None:
+    from inference.errors import InferenceError
+
+    rgb, analysis = face[0], face[1]
+    moved = analysis.landmarks.copy()
+    moved[48:68] += (0, 6)                                    # the mouth points sat too high
+    corrected = pipeline.with_landmarks(analysis, moved)
+    assert np.array_equal(corrected.landmarks, moved.astype(np.float32)) and corrected.box == analysis.box
+    assert "corrected by hand" in corrected.landmark_detector
+    from inference.face.crop import crop_from_landmarks
+
+    assert corrected.crop == crop_from_landmarks(moved)       # the crop follows the points
+    shifted = pipeline.with_landmarks(analysis, analysis.landmarks + (12, 0))
+    assert shifted.crop.x0 == pytest.approx(analysis.crop.x0 + 12, abs=1)
+    assert np.array_equal(analysis.landmarks, face[1].landmarks)  # the detection itself is untouched
+    with pytest.raises(InferenceError, match="68 finite"):
+        pipeline.with_landmarks(analysis, moved[:10])

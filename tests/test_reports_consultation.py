@@ -277,3 +277,25 @@ def test_write_errors_are_typed_and_leave_no_partial_file(face, tmp_path: Path, 
         build_consultation_report(inp, out)
     assert out.read_bytes() == b"previous report"  # the old file is untouched
     assert [p.name for p in tmp_path.iterdir() if re.match(r"\.report-", p.name)] == []
+
+
+@needs_poppler
+def test_family_copy_has_the_symmetry_table_of_what_was_drawn(face, tmp_path: Path) -> None:
+    """Photo against prediction in plain language; a steered prediction is measured at its steering points."""
+    from inference.measures import DEFINITIONS, mirror_healthy_side
+
+    rgb, pts = face
+    steered = mirror_healthy_side(pts, "left")
+    primary = PredictionForReport(rgb.copy(), "nclg-mt", "1.2.0", SHA_A, pts.astype(np.float32),
+                                  guide_landmarks=steered)
+    inp = _input(face, tmp_path, primary=primary, photo_landmarks=pts.astype(np.float32))
+    flat = _check_common(build_consultation_report(inp, tmp_path / "family.pdf"), inp, tmp_path)
+    assert "Symmetry of nose and lip" in flat and "Before (photo)" in flat and "Predicted (nclg-mt)" in flat
+    for d in DEFINITIONS:
+        assert " ".join(d.label.split()) in flat, d.label
+    assert "landmarks" not in flat
+    assert inp.primary.drawn_landmarks is steered
+    quiet = _input(face, tmp_path, show_measures=False)
+    flat = " ".join(_run("pdftotext", "-enc", "UTF-8", build_consultation_report(quiet, tmp_path / "q.pdf"),
+                         "-").split())
+    assert "Symmetry of nose and lip" not in flat

@@ -226,3 +226,43 @@ def test_predictions_remember_the_mask_they_were_made_with(store: CaseStore, pho
     unknown = store.add_prediction(case.id, "m", np.zeros((8, 8, 3), np.uint8), device="cpu", app_version="0")
     listed = {p.id: p.mask_sha256 for p in store.list_predictions(case.id)}
     assert listed == {with_mask.id: mask_fingerprint(mask), unknown.id: None}
+
+
+def test_steered_landmarks_round_trip_through_the_store(store: CaseStore, photo: Path) -> None:
+    case = store.create_case("P-STEER", photo)
+    own = np.random.default_rng(0).uniform(0, 50, (68, 2)).astype(np.float32)
+    pred = store.add_prediction(case.id, "nclg-mt-lite", np.zeros((8, 8, 3), np.uint8), device="cpu",
+                                app_version="0", landmarks=own)
+    assert pred.guide_landmarks is None
+    first_file = pred.image_path
+    edited = own.copy()
+    edited[51] += (3.25, -4.5)                                       # Cupid's bow centre dragged
+    again = store.rerender_prediction(case.id, pred.id, np.full((8, 8, 3), 200, np.uint8),
+                                      landmarks=own, guide_landmarks=edited)
+    assert again.id == pred.id and again.image_path != first_file and not first_file.exists()
+    [listed] = store.list_predictions(case.id)
+    np.testing.assert_allclose(listed.guide_landmarks, edited, atol=1e-3)
+    np.testing.assert_allclose(listed.landmarks, own, atol=1e-3)
+    assert np.asarray(Image.open(listed.image_path))[0, 0, 0] == 200
+    reset = store.rerender_prediction(case.id, pred.id, np.zeros((8, 8, 3), np.uint8), landmarks=own,
+                                      guide_landmarks=None)
+    assert reset.guide_landmarks is None and store.list_predictions(case.id)[0].guide_landmarks is None
+    with pytest.raises(CaseError, match="68 finite"):
+        store.rerender_prediction(case.id, pred.id, np.zeros((8, 8, 3), np.uint8), landmarks=own,
+                                  guide_landmarks=np.full((68, 2), np.nan))
+    assert store.list_predictions(case.id)[0].image_path == reset.image_path   # refused: nothing changed
+    with pytest.raises(NotFoundError):
+        store.rerender_prediction(case.id, pred.id + 99, np.zeros((8, 8, 3), np.uint8), landmarks=None,
+                                  guide_landmarks=None)
+
+
+def test_corrected_photo_landmarks_are_kept_with_the_case(store: CaseStore, photo: Path) -> None:
+    case = store.create_case("P-LM", photo)
+    assert case.landmarks is None
+    corrected = np.random.default_rng(1).uniform(0, 50, (68, 2)).astype(np.float32)
+    assert np.allclose(store.set_photo_landmarks(case.id, corrected).landmarks, corrected, atol=1e-3)
+    np.testing.assert_allclose(store.get_case(case.id).landmarks, corrected, atol=1e-3)
+    with pytest.raises(CaseError, match="68 finite"):
+        store.set_photo_landmarks(case.id, corrected[:5])
+    assert store.set_photo_landmarks(case.id, None).landmarks is None
+    assert store.get_case(case.id).landmarks is None

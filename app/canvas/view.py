@@ -6,6 +6,8 @@ pan tool), pans. Views can be linked so that zoom and pan follow each other (sid
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -267,6 +269,9 @@ class MaskCanvas(ZoomPanView):
         self.state = state
         self.undo_stack = QUndoStack(self)
         self.layer: MaskLayer | None = None
+        # Draggable landmark handles (app.canvas.landmark_editor) that take a press on one of their
+        # points before the painting tool does; set by whoever corrects the photo's landmarks.
+        self.landmark_handles: Any = None
         self._photo: PhotoItem | None = None
         self._mask_item: MaskItem | None = None
         self.face_overlay = FaceOverlayItem()
@@ -485,9 +490,14 @@ class MaskCanvas(ZoomPanView):
         self._preview.setPath(path)
 
     # ---------------------------------------------------------------- Qt events
+    def _on_handle(self, event: QMouseEvent) -> bool:
+        handles = self.landmark_handles
+        return (handles is not None and handles.isVisible() and handles.isEnabled()
+                and handles.point_at(self.mapToScene(event.position().toPoint())) is not None)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if self._pan_active(event) or event.button() != Qt.MouseButton.LeftButton:
-            super().mousePressEvent(event)
+        if self._pan_active(event) or event.button() != Qt.MouseButton.LeftButton or self._on_handle(event):
+            super().mousePressEvent(event)  # a landmark handle under the cursor grabs the drag
             return
         self.tool_press(self.mapToScene(event.position().toPoint()), event.modifiers())
         event.accept()
@@ -496,7 +506,7 @@ class MaskCanvas(ZoomPanView):
         pos = self.mapToScene(event.position().toPoint())
         self._update_brush_cursor(pos)
         self.cursor_moved.emit(pos)
-        if self._pan_from is not None:
+        if self._pan_from is not None or self.scene().mouseGrabberItem() is not None:
             super().mouseMoveEvent(event)
             return
         if event.buttons() & Qt.MouseButton.LeftButton or self.state.tool == Tool.POLYGON:
@@ -504,7 +514,7 @@ class MaskCanvas(ZoomPanView):
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._pan_from is not None:
+        if self._pan_from is not None or self.scene().mouseGrabberItem() is not None:
             super().mouseReleaseEvent(event)
             return
         if event.button() == Qt.MouseButton.LeftButton:

@@ -43,8 +43,11 @@ from app.prompts import (
 from app.settings import AppSettings, SettingsError, save_settings
 from app.state import AppState, FaceInfo, ModelChoice, PredictionView, Tool
 from app.version import app_version
+from app.windows.measures_panel import MeasuresPanel
 from app.windows.panels import TOOL_LABELS, CasePanel, ModelPanel, ToolPanel
+from app.windows.photo_landmarks import PhotoLandmarksController
 from app.windows.predictions import BeforeAfterWidget, CompareWidget, Gallery
+from app.windows.steering import SteerContext, SteeringBar, SteeringController, SteerOutcome
 from app.workers import ModelRunner, ModelRunWorker, RunOutcome, RunRequest, TaskRunner, describe_error
 from inference.errors import InferenceError, NoFaceError
 from studies.errors import StudyError
@@ -127,6 +130,8 @@ class MainWindow(QMainWindow):
         self.canvas.face_box_drawn.connect(self._manual_face_drawn)
         self.canvas.cursor_moved.connect(self._show_cursor)
         self.canvas.view_moved.connect(self._show_zoom)
+        self._detected_analysis: Any = None  # the pipeline's analysis before any correction by hand
+        self.photo_landmarks = PhotoLandmarksController(self.canvas, self._commit_photo_landmarks, self)
         self.placeholder = QLabel("Open a patient photo (Ctrl+O), drop it here,\nor reopen a case (Ctrl+Shift+O).\n\n"
                                   "JPEG, PNG, TIFF, BMP and DICOM")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -138,9 +143,19 @@ class MainWindow(QMainWindow):
         self.before_after = BeforeAfterWidget(self.state)
         for view in (self.compare.left, self.compare.right, self.before_after.viewer):
             view.setAcceptDrops(False)
+        self.steering_bar = SteeringBar()
+        self.steering = SteeringController(self.state, self.compare.right, self.steering_bar, self.tasks.submit,
+                                           self._steer_context, self)
+        self.steering.rendered.connect(self._steered)
+        self.steering.failed.connect(lambda exc: self.prompts.error("Prediction not redrawn", describe_error(exc)))
+        compare_page = QWidget()
+        compare_column = QVBoxLayout(compare_page)
+        compare_column.setContentsMargins(0, 0, 0, 0)
+        compare_column.addWidget(self.steering_bar)
+        compare_column.addWidget(self.compare, 1)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.paint_stack, "Paint mask")
-        self.tabs.addTab(self.compare, "Side by side")
+        self.tabs.addTab(compare_page, "Side by side")
         self.tabs.addTab(self.before_after, "Before / after")
         self.setCentralWidget(self.tabs)
 
@@ -168,6 +183,13 @@ class MainWindow(QMainWindow):
         gallery_dock.setWidget(self.gallery)
         gallery_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, gallery_dock)
+        self.measures_panel = MeasuresPanel(self.state)
+        self.measures_dock = QDockWidget("Symmetry: photo and prediction", self)
+        self.measures_dock.setObjectName("measures-dock")
+        self.measures_dock.setWidget(self.measures_panel)
+        self.measures_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                       | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.measures_dock)
 
         self.tool_panel.suggest_requested.connect(self.suggest_mask)
         self.tool_panel.clear_requested.connect(self.clear_mask)
@@ -222,8 +244,17 @@ class MainWindow(QMainWindow):
         self._action(file, "Quit", self.close, QKeySequence.StandardKey.Quit)
 
         edit = bar.addMenu("&Edit")
-        self.act_undo = self.canvas.undo_stack.createUndoAction(self, "Undo")
-        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)  # Ctrl+Z (Cmd+Z on macOS)
+        # One Ctrl+Z (Cmd+Z on macOS) for both editors: the landmark edits while they are shown, else the mask.
+        self.act_undo = QAction("Undo", self)
+        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
+        self.act_undo.triggered.connect(self.undo)
+        stack = self.canvas.undo_stack
+        # Bound methods, not lambdas: Qt drops them with the window (the stack may outlive its tabs).
+        stack.canUndoChanged.connect(self._update_undo)
+        stack.undoTextChanged.connect(self._update_undo)
+        self.tabs.currentChanged.connect(self._update_undo)
+        self.steering.changed.connect(self._update_undo)
+        self._update_undo()
         self.act_redo = self.canvas.undo_stack.createRedoAction(self, "Redo")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         for a in (self.act_undo, self.act_redo):
@@ -235,6 +266,15 @@ class MainWindow(QMainWindow):
         self.act_suggest_mouth = self._action(edit, "Suggest mask: whole mouth + nostril sill",
                                               lambda: self.suggest_mask("mouth_nostril"), QKeySequence("Ctrl+Shift+G"))
         self.act_clear = self._action(edit, "Clear mask", self.clear_mask, QKeySequence("Ctrl+Backspace"))
+        edit.addSeparator()
+        self.act_correct_lm = self._action(
+            edit, "Correct the photo's landmarks", self._toggle_photo_landmarks, QKeySequence("Ctrl+K"),
+            "Drag the detected lip and nose points where they belong; Suggest mask, the face crop and the "
+            "measures use them", checkable=True)
+        self.act_reset_lm = self._action(edit, "Reset the photo's landmarks to the detected ones",
+                                         self.photo_landmarks.reset)
+        self.photo_landmarks.changed.connect(self._update_undo)
+        self.photo_landmarks.changed.connect(self._update_actions)
         edit.addSeparator()
         tools = edit.addMenu("Tool")
         for tool, label, key, tip in TOOL_LABELS:
@@ -303,6 +343,37 @@ class MainWindow(QMainWindow):
         self.act_run.setEnabled(has_case and not busy)
         self.act_run_all.setEnabled(has_case and not busy)
         self.act_cancel.setEnabled(busy)
+        if hasattr(self, "act_correct_lm"):
+            self.act_correct_lm.setEnabled(has_case and self.photo_landmarks.available)
+            self.act_reset_lm.setEnabled(has_case and self.photo_landmarks.corrected)
+
+    def _steering_has_undo(self) -> bool:
+        """Ctrl+Z goes to the landmark editor while it is on and its view is the one shown."""
+        return self.tabs.currentIndex() == TAB_COMPARE and self.steering.active
+
+    def _photo_landmarks_have_undo(self) -> bool:
+        return self.tabs.currentIndex() == TAB_PAINT and self.photo_landmarks.active
+
+    def undo(self) -> None:
+        if self._steering_has_undo():
+            self.steering.undo()
+        elif self._photo_landmarks_have_undo():
+            self.photo_landmarks.undo()
+        else:
+            self.canvas.undo_stack.undo()
+
+    def _update_undo(self, *_: object) -> None:
+        if self._steering_has_undo():
+            self.act_undo.setText("Undo landmark edit")
+            self.act_undo.setEnabled(self.steering.can_undo)
+            return
+        if self._photo_landmarks_have_undo():
+            self.act_undo.setText("Undo landmark correction")
+            self.act_undo.setEnabled(self.photo_landmarks.can_undo)
+            return
+        stack = self.canvas.undo_stack
+        self.act_undo.setText(f"Undo {stack.undoText()}" if stack.undoText() else "Undo")
+        self.act_undo.setEnabled(stack.canUndo())
 
     # ================================================================ services
     @property
@@ -435,6 +506,8 @@ class MainWindow(QMainWindow):
         self.compare.set_photo(self.photo_levels)
         self.before_after.set_photo(self.photo_levels)
         self.state.set_face(None)
+        self._detected_analysis = None
+        self.photo_landmarks.start(None, None)
         self.state.set_case(case)
         self.autosave.set_case(case.id)
         self.setWindowTitle(f"{APP_TITLE} — {case.pseudonym}")
@@ -458,6 +531,15 @@ class MainWindow(QMainWindow):
         if token != self._load_token:
             return
         self.statusBar().showMessage("Face square set by hand" if analysis.manual else "Face found", 3000)
+        self._detected_analysis = analysis
+        case = self.state.case
+        corrected = getattr(case, "landmarks", None)
+        if corrected is not None and analysis.landmarks is not None:
+            try:
+                analysis = self.pipeline.with_landmarks(analysis, corrected)
+            except InferenceError as exc:
+                self.prompts.error("Corrected landmarks not used", describe_error(exc))
+        self.photo_landmarks.start(self._detected_analysis.landmarks, analysis.landmarks)
         box = analysis.box
         self.state.set_face(FaceInfo((box.left, box.top, box.right, box.bottom), analysis.landmarks,
                                      analysis.manual, analysis))
@@ -489,6 +571,29 @@ class MainWindow(QMainWindow):
         self._face_found(self._load_token, analysis)
         self.state.set_face_overlay_visible(True)
         self.state.set_tool(Tool.BRUSH)
+
+    # ================================================================ correcting the photo's landmarks
+    def _toggle_photo_landmarks(self, on: bool) -> None:
+        self.photo_landmarks.set_active(on)
+        if on:
+            self.tabs.setCurrentIndex(TAB_PAINT)
+            self.statusBar().showMessage("Drag a lip or nose point where it belongs; Ctrl+Z undoes.", 4000)
+
+    def _commit_photo_landmarks(self, points: np.ndarray | None) -> bool:
+        """Store the corrected points with the case (None: the detector's) and use them for the face."""
+        case, detected = self.state.case, self._detected_analysis
+        if case is None or detected is None or self.store is None:
+            return False
+        try:
+            analysis = detected if points is None else self.pipeline.with_landmarks(detected, points)
+            self.state.case = self.store.set_photo_landmarks(case.id, points)
+        except (InferenceError, StudyError) as exc:
+            self.prompts.error("Landmarks not corrected", describe_error(exc))
+            return False
+        box = analysis.box
+        self.state.set_face(FaceInfo((box.left, box.top, box.right, box.bottom), analysis.landmarks,
+                                     analysis.manual, analysis))
+        return True
 
     # ================================================================ mask editing
     def _store_mask(self, case_id: int, mask: np.ndarray) -> None:
@@ -682,7 +787,28 @@ class MainWindow(QMainWindow):
         return PredictionView(record.id, record.model_name, choice.display_name if choice else record.model_name,
                               Path(record.image_path), record.device, record.weights_sha256, record.app_version,
                               record.created_at.astimezone().strftime("%Y-%m-%d %H:%M"), record.landmarks,
-                              getattr(record, "mask_sha256", None))
+                              getattr(record, "mask_sha256", None), getattr(record, "guide_landmarks", None))
+
+    # ================================================================ steering
+    def _steer_context(self) -> SteerContext | str:
+        """What a re-render of the current prediction needs, or why it cannot run."""
+        case, face, mask = self.state.case, self.state.face, self._current_mask()
+        if case is None or self.photo is None or mask is None or self.store is None:
+            return "Open the case first."
+        if face is None or face.analysis is None:
+            return "The face has not been found on this photo yet."
+        return SteerContext(case.id, self.photo.rgb, mask, face.analysis, self.settings.device, self.pipeline,
+                            self.store)
+
+    def _steered(self, outcome: SteerOutcome) -> None:
+        record = outcome.record
+        if self.state.case is None or record.case_id != self.state.case.id:
+            return  # stored with its own case; not shown over another one
+        levels = to_pixmaps(outcome.levels)
+        self.prediction_levels[record.id] = levels
+        self.gallery.set_thumbnail(record.id, levels[-1])
+        self.state.replace_prediction(self._prediction_view(record))
+        self.statusBar().showMessage(f"Lip drawn again from the edited points in {outcome.seconds:.1f} s", 3000)
 
     # ================================================================ showing predictions
     def _show_prediction(self, prediction: PredictionView | None) -> None:
@@ -859,7 +985,8 @@ class MainWindow(QMainWindow):
 
         card = (self.state.model_choice(p.model_name) or ModelChoice("", "", False, "", False, "")).card or {}
         return PredictionSource(p.image_path, p.display_name, str(card.get("code_version", p.app_version)),
-                                p.weights_sha256, p.landmarks, p.created_at, p.device, p.app_version)
+                                p.weights_sha256, p.landmarks, p.created_at, p.device, p.app_version,
+                                p.guide_landmarks)
 
     def _report_snapshot(self) -> Any:
         """What a report of the open case needs, copied now (None, with a message, if incomplete)."""
@@ -967,6 +1094,8 @@ class MainWindow(QMainWindow):
         self.paint_stack.setCurrentWidget(self.placeholder)
         self.state.set_predictions([])
         self.state.set_face(None)
+        self._detected_analysis = None
+        self.photo_landmarks.start(None, None)
         self.state.set_case(None)
         self.setWindowTitle(APP_TITLE)
 

@@ -1,7 +1,8 @@
 """A read-only panel of nasolabial symmetry measures: the photo's and the current prediction's, side by side.
 
 It only reads ``AppState``: the photo column follows ``face_changed`` (the detected landmarks), the
-prediction column follows ``current_prediction_changed`` (the landmarks stored with the prediction).
+prediction column follows ``current_prediction_changed`` (the landmarks the prediction was drawn
+from: the clinician's steering points if it was steered, else the network's).
 A column without landmarks (a manual face square, a classical model) shows dashes. The measures
 are defined in ``docs/measures.md``; computing them is a few microseconds, so no worker is needed.
 """
@@ -75,7 +76,7 @@ class MeasuresPanel(QWidget):
     def _on_prediction(self, prediction: PredictionView | None) -> None:
         title = "Prediction" if prediction is None else f"Prediction ({prediction.display_name})"
         self.table.setHorizontalHeaderItem(PREDICTION_COLUMN, QTableWidgetItem(title))
-        self._fill_column(PREDICTION_COLUMN, None if prediction is None else prediction.landmarks)
+        self._fill_column(PREDICTION_COLUMN, None if prediction is None else prediction.drawn_landmarks)
 
     def _fill_column(self, column: int, landmarks: np.ndarray | None) -> None:
         cells, why = measure_cells(landmarks)

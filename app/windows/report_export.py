@@ -30,6 +30,7 @@ class PredictionSource:
     created_at: str
     device: str
     app_version: str
+    guide_landmarks: np.ndarray | None = None  # the points it was steered with, if any
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,7 +57,7 @@ def _for_report(src: PredictionSource) -> object:
     from studies.reports.consultation import PredictionForReport
 
     return PredictionForReport(load_photo(src.image_path).rgb, src.display_name, src.version,
-                               src.weights_sha256, src.landmarks)
+                               src.weights_sha256, src.landmarks, src.guide_landmarks)
 
 
 def build_report(snap: ReportSnapshot, options: ReportOptions, out_path: Path) -> Path:

@@ -7,7 +7,9 @@ that the picture is a research visualisation and not a promise of the surgical r
 prints predicted landmarks, weights or code hashes, or the clinician's notes, whatever the input
 asks for.
 
-Every kind may show a second model's prediction after page 1.
+Every kind may show a second model's prediction after page 1, and (unless ``show_measures`` is
+off) a small table of nose and lip symmetry, photo against each prediction, in plain language
+(``measures_table``); a prediction the clinician steered is measured at the points it was drawn from.
 
 Clinical record (``kind="clinical"``): the same page 1, then optionally the predicted landmarks and the clinician's notes, and a technical appendix on its own page (model
 names and versions, weights SHA-256, where and when each prediction was made) so the result can
@@ -41,6 +43,13 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer
 from studies.reports import blocks
 from studies.reports.errors import ReportInputError
 from studies.reports.marks import add_research_mark
+from studies.reports.measures_table import MEASURES_HEADING, measures_block
+
+# The family reads this: points on the face, not "landmarks" (a word the family copy never prints).
+REPORT_MEASURES_NOTE = ("Measured on points the computer placed on the nose and lip of each 2-D picture; left "
+                        "and right are the patient's. Distances are in per cent of the width between the outer "
+                        "eye corners (1 % is about 1 mm in an adult). 'Even' means no difference worth noting. "
+                        "A research aid for comparing the pictures, not a clinical score.")
 
 Box = tuple[float, float, float, float]
 """``(left, top, right, bottom)`` in photo pixels; may reach outside the photo."""
@@ -77,6 +86,12 @@ class PredictionForReport:
     model_version: str
     weights_sha256: str | None  # None for a classical method without learned weights
     landmarks: np.ndarray | None = None
+    guide_landmarks: np.ndarray | None = None  # the points the clinician steered it with, if any
+
+    @property
+    def drawn_landmarks(self) -> np.ndarray | None:
+        """The points the picture was drawn from: the clinician's edit if steered, else the network's."""
+        return self.guide_landmarks if self.guide_landmarks is not None else self.landmarks
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,8 @@ class ConsultationReportInput:
     without them the primary prediction's landmarks are used, then the face box. ``kind`` is one of
     :data:`REPORT_KINDS`; ``mark_predictions`` draws the research-visualisation mark into every
     predicted picture; ``provenance`` rows (label, value) go to the technical appendix only.
+    ``show_measures`` adds the small symmetry table (photo against each prediction, every kind)
+    when the photo or a prediction has landmarks.
     """
 
     clinic_name: str
@@ -109,6 +126,7 @@ class ConsultationReportInput:
     kind: str = FAMILY
     mark_predictions: bool = False
     provenance: tuple[tuple[str, str], ...] = ()
+    show_measures: bool = True
 
     def __post_init__(self) -> None:
         # ``deidentified=True`` (the older flag) and ``kind="deidentified"`` mean the same report.
@@ -124,6 +142,11 @@ class ConsultationReportInput:
     @property
     def prints_landmarks(self) -> bool:
         return self.kind != FAMILY and self.show_landmarks
+
+    @property
+    def prints_measures(self) -> bool:
+        return self.show_measures and (self.photo_landmarks is not None or any(
+            p is not None and p.drawn_landmarks is not None for p in (self.primary, self.second)))
 
     @property
     def prints_provenance(self) -> bool:
@@ -162,6 +185,7 @@ def _check_prediction(label: str, p: PredictionForReport, shape: tuple[int, int]
             f"The weights hash of model {p.model_name} is not a SHA-256 (64 hexadecimal digits)."
         )
     _check_landmarks(f"{label} prediction's landmarks", p.landmarks)
+    _check_landmarks(f"{label} prediction's steering landmarks", p.guide_landmarks)
 
 
 def _validate(inp: ConsultationReportInput) -> None:
@@ -422,6 +446,15 @@ def _story(inp: ConsultationReportInput) -> list[Flowable]:
         row = panels[i:i + 3]
         story += [blocks.image_row(row, small_w * len(row) + gap * (len(row) - 1), gap),
                   Spacer(1, 4 * mm)]
+
+    if inp.prints_measures:
+        columns = [("Before (photo)", inp.photo_landmarks)]
+        columns += [(f"Predicted ({p.model_name})", p.drawn_landmarks) for p in preds]
+        try:
+            story += [measures_block(columns, width, REPORT_MEASURES_NOTE), Spacer(1, 4 * mm)]
+        except ReportInputError:  # odd points must not cost the family its report
+            story += [KeepTogether([blocks.para(MEASURES_HEADING, "h2"), blocks.para(
+                "The symmetry of nose and lip could not be measured on these pictures.", "small")])]
 
     if inp.prints_notes:
         story.append(KeepTogether([blocks.para("Notes from the clinician", "h2"),

@@ -46,10 +46,11 @@ def measures_rows(columns: Sequence[tuple[str, np.ndarray | None]]) -> tuple[lis
     return header, rows
 
 
-def measures_block(columns: Sequence[tuple[str, np.ndarray | None]], width: float) -> KeepTogether:
+def measures_block(columns: Sequence[tuple[str, np.ndarray | None]], width: float,
+                   note: str = MEASURES_NOTE) -> KeepTogether:
     """Heading, table and note, kept on one page; ``width`` is the content width in points."""
     header, rows = measures_rows(columns)
     label_width = min(70 * mm, width * 0.4)
     other = (width - label_width) / (len(header) - 1)
     table = blocks.data_table(header, rows, col_widths=[label_width, *([other] * (len(header) - 1))])
-    return KeepTogether([blocks.para(MEASURES_HEADING, "h2"), table, blocks.para(MEASURES_NOTE, "small")])
+    return KeepTogether([blocks.para(MEASURES_HEADING, "h2"), table, blocks.para(note, "small")])

@@ -56,6 +56,10 @@ class CaseRepository:
         self.session.flush()
         return prediction
 
+    def prediction(self, case_id: int, prediction_id: int) -> Prediction | None:
+        return self.session.scalar(select(Prediction).where(Prediction.case_id == case_id,
+                                                            Prediction.id == prediction_id))
+
     def predictions(self, case_id: int) -> list[Prediction]:
         stmt = select(Prediction).where(Prediction.case_id == case_id).order_by(Prediction.created_at, Prediction.id)
         return list(self.session.scalars(stmt))
