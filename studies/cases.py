@@ -229,11 +229,7 @@ class CaseStore:
         """
         if not model_name:
             raise CaseError("A prediction needs the name of the model that made it.")
-        try:
-            data = encode_png(np.asarray(image_rgb))
-        except Exception as exc:
-            raise CaseError(f"The predicted image cannot be stored: {exc}") from exc
-        lm_json, guide_json = _landmarks_json(landmarks), _landmarks_json(guide_landmarks)
+        data, lm_json, guide_json = _encoded_prediction(image_rgb, landmarks, guide_landmarks)
         with UnitOfWork(self.db) as uow:
             case = uow.cases.get(case_id)
             rel = f"cases/{case.uid}/predictions/{secrets.token_hex(8)}.png"
@@ -254,11 +250,7 @@ class CaseStore:
         The prediction keeps its id, model and mask; the new picture gets a new file, and the old one
         is removed only after the commit, so a failed commit leaves picture and points matching.
         """
-        try:
-            data = encode_png(np.asarray(image_rgb))
-        except Exception as exc:
-            raise CaseError(f"The predicted image cannot be stored: {exc}") from exc
-        lm_json, guide_json = _landmarks_json(landmarks), _landmarks_json(guide_landmarks)
+        data, lm_json, guide_json = _encoded_prediction(image_rgb, landmarks, guide_landmarks)
         with UnitOfWork(self.db) as uow:
             case = uow.cases.get(case_id)
             row = uow.cases.prediction(case_id, prediction_id)
@@ -306,6 +298,16 @@ class CaseStore:
                               image_path=resolve_inside(self.db.data_dir, row.image_path),
                               image_sha256=row.image_sha256, landmarks=lm, mask_sha256=row.mask_sha256,
                               guide_landmarks=guide)
+
+
+def _encoded_prediction(image_rgb: np.ndarray, landmarks: np.ndarray | None, guide_landmarks: np.ndarray | None
+                        ) -> tuple[bytes, str | None, str | None]:
+    """(PNG bytes, landmarks JSON, guide landmarks JSON) of a prediction about to be stored."""
+    try:
+        data = encode_png(np.asarray(image_rgb))
+    except Exception as exc:
+        raise CaseError(f"The predicted image cannot be stored: {exc}") from exc
+    return data, _landmarks_json(landmarks), _landmarks_json(guide_landmarks)
 
 
 def _landmarks_json(landmarks: np.ndarray | None) -> str | None:

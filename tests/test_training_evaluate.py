@@ -46,7 +46,7 @@ def test_baselines_scored_identically_and_outputs_written(setup, tmp_path: Path)
     # larger holes are harder for the same method
     telea = data["models"]["opencv-telea"]["scores"]["test"]
     assert telea["0-20"]["psnr"] > telea["40-60"]["psnr"]
-    assert "| opencv-telea |" in result.markdown and (tmp_path / "out" / "grid.png").stat().st_size > 1000
+    assert "| opencv-telea |" in result.markdown and (tmp_path / "out" / "grid.jpg").stat().st_size > 1000
     assert data["hole_ratio_mean"]["40-60"] > data["hole_ratio_mean"]["0-20"]
     # structure measures: every category, the vermilion only where the hole covers the lip, no NME without landmarks
     for name in ("opencv-telea", "opencv-ns"):
@@ -63,7 +63,7 @@ def test_baselines_scored_identically_and_outputs_written(setup, tmp_path: Path)
     assert "### Structure: held-out test faces (2 faces)" in result.markdown
     assert "| opencv-ns |" in result.markdown.split("### Structure")[1]
     for family in ("mouth", "upper_lip"):
-        image = cv2.imread(str(tmp_path / "out" / f"grid_{family}.png"))
+        image = cv2.imread(str(tmp_path / "out" / f"grid_{family}.jpg"))
         # 2 adult + 2 infant rows of masked input | 2 models | truth, 128x128 lower-face boxes zoomed x2
         assert image.shape[:2] == (4 * 258 + 2, 4 * 258 + 2)
 

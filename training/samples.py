@@ -45,6 +45,8 @@ def grid(rows: list[list[np.ndarray]], pad: int = 2) -> np.ndarray:
 
 
 def save_png(path: Path, rgb: np.ndarray) -> None:
+    """Write a picture; the suffix chooses the format (``.jpg`` at quality 88 keeps report grids small)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+    params = [cv2.IMWRITE_JPEG_QUALITY, 88] if path.suffix.lower() in (".jpg", ".jpeg") else []
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params):
         raise OSError(f"Cannot write {path}")

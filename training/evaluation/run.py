@@ -3,8 +3,8 @@
 Models are loaded through ``inference.models.registry`` (classical baselines and networks alike)
 and every output is scored by the pure pair metrics and the structure measures
 (``training.evaluation.structure``). Writes ``evaluation.json``, ``evaluation.md`` (the image
-metrics table and the "Structure" table), ``grid.png`` (lip cases and NVIDIA bins) and
-``grid_mouth.png`` / ``grid_upper_lip.png`` (the two mask families, zoomed on the lower face) into
+metrics table and the "Structure" table), ``grid.jpg`` (lip cases and NVIDIA bins) and
+``grid_mouth.jpg`` / ``grid_upper_lip.jpg`` (the two mask families, zoomed on the lower face) into
 the output folder.
 
 Per model, subset and category, ``evaluation.json`` holds under ``models[name]["scores"][subset][category]``:
@@ -280,7 +280,7 @@ def run_evaluation(models: list[str], cache: Path, out_dir: Path, limit: int | N
     markdown = to_markdown(data)
     (out_dir / "evaluation.json").write_text(json.dumps(data, indent=2))
     (out_dir / "evaluation.md").write_text(markdown + "\n")
-    _grid_png(cases, outputs, out_dir / "grid.png")
+    _grid_png(cases, outputs, out_dir / "grid.jpg")
     for category in FAMILY_CATEGORIES:
-        _family_grid_png(cases, outputs, category, out_dir / f"grid_{category}.png")
+        _family_grid_png(cases, outputs, category, out_dir / f"grid_{category}.jpg")
     return EvaluationResult(data, markdown, out_dir)
