@@ -20,7 +20,7 @@ import torch
 
 from inference.models.coarse_fill import harmonic_fill
 from inference.models.lip_prior import TEMPLATE_SIZE, warp
-from training.data.dataset import FLIP_PERMUTATION, FaceCropSet
+from training.data.dataset import FaceCropSet, mirror_landmarks
 from training.errors import DataError
 
 SUPPORT_POINTS = list(range(27, 36)) + list(range(48, 60))  # nose (bridge to nostrils) and the outer lip
@@ -38,9 +38,7 @@ def support_mask(reference_px: np.ndarray, size: int = TEMPLATE_SIZE) -> np.ndar
 
 
 def _mirrored(images: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    flipped = landmarks[:, FLIP_PERMUTATION].copy()
-    flipped[..., 0] = 1.0 - flipped[..., 0]
-    return np.ascontiguousarray(images[:, :, ::-1]), flipped
+    return np.ascontiguousarray(images[:, :, ::-1]), mirror_landmarks(landmarks)
 
 
 @torch.no_grad()
@@ -54,10 +52,8 @@ def build_lip_prior(cache: Path, out: Path, limit: int = 6000, batch: int = 32, 
     rows = np.random.default_rng(seed).permutation(len(faces))[:limit]
     if len(rows) == 0:
         raise DataError(f"No training faces in {cache}.")
-    all_lm = np.stack([faces.get(int(i))[1] for i in rows])
-    mirrored_lm = all_lm[:, FLIP_PERMUTATION].copy()
-    mirrored_lm[..., 0] = 1.0 - mirrored_lm[..., 0]
-    reference = np.concatenate([all_lm, mirrored_lm]).mean(0)                # symmetric mean shape
+    all_lm = faces.landmarks_of(rows)
+    reference = np.concatenate([all_lm, mirror_landmarks(all_lm)]).mean(0)  # symmetric mean shape
     support = support_mask(reference * TEMPLATE_SIZE)
     ys, xs = np.nonzero(support)
     margin = 4  # the membrane fill only needs the support and a ring of known pixels around it

@@ -24,6 +24,13 @@ FLIP_PERMUTATION = np.array(
     + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55] + [64, 63, 62, 61, 60, 67, 66, 65])
 
 
+def mirror_landmarks(landmarks_norm: np.ndarray) -> np.ndarray:
+    """Crop-normalised landmarks (..., 68, 2) of the horizontally flipped face (points renamed left/right)."""
+    flipped = np.asarray(landmarks_norm)[..., FLIP_PERMUTATION, :].copy()
+    flipped[..., 0] = 1.0 - flipped[..., 0]
+    return flipped
+
+
 @dataclass(frozen=True)
 class CacheRow:
     slot: int
@@ -62,9 +69,13 @@ class FaceCropSet:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def landmarks_of(self, indices: np.ndarray | list[int]) -> np.ndarray:
+        """(len(indices), 68, 2) crop-normalised landmarks of rows ``indices``, without reading their crops."""
+        return np.asarray(self.landmarks[[self.rows[int(i)].slot for i in indices]], np.float32)
+
     def mean_landmarks(self) -> np.ndarray:
         """(68, 2) mean crop-normalised landmarks of these rows."""
-        return np.asarray(self.landmarks[[r.slot for r in self.rows]], np.float64).mean(0).astype(np.float32)
+        return self.landmarks_of(range(len(self.rows))).astype(np.float64).mean(0).astype(np.float32)
 
     def get(self, i: int, size: int = CROP_SIZE) -> tuple[np.ndarray, np.ndarray]:
         """(image uint8 (size, size, 3), landmarks_norm (68, 2)) of row ``i``."""
@@ -125,8 +136,7 @@ def sample_batch(data: FaceCropSet, masks: MaskSampler, rng: np.random.Generator
         image, lm = data.get(int(i), size)
         if flip and rng.random() < 0.5:
             image = np.ascontiguousarray(image[:, ::-1])
-            lm = lm[FLIP_PERMUTATION].copy()
-            lm[:, 0] = 1.0 - lm[:, 0]
+            lm = mirror_landmarks(lm)
         images.append(image)
         lms.append(lm)
         holes.append(masks.sample(rng, lm, size))
