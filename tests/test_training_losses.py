@@ -32,3 +32,25 @@ def test_unknown_mode_is_refused():
     output, target, hole = _case()
     with pytest.raises(ValueError, match="l1_mode"):
         l1_reconstruction(output, target, hole, "l2")
+
+
+def test_hole_aware_hinge_counts_only_patches_over_the_hole():
+    import torch
+    from training import losses as L
+    logits = torch.zeros(1, 1, 4, 4)
+    logits[..., :2, :] = -5.0          # the discriminator calls the top half fake ...
+    hole = torch.zeros(1, 1, 32, 32)
+    hole[..., 16:, :] = 1.0            # ... but the hole is the bottom half
+    weight = L.hole_patch_weight(hole, logits)
+    assert weight.shape == logits.shape
+    assert float(L.g_hinge(logits, weight)) == 0.0          # only hole patches count
+    assert float(L.g_hinge(logits)) == 2.5                  # the whole-image mean is diluted by the rest
+    assert float(L.d_hinge(torch.ones_like(logits), logits, weight)) == 1.0
+
+
+def test_unknown_loss_mode_is_refused():
+    import pytest
+    from training.config import config_from_dict
+    from training.errors import ConfigError
+    with pytest.raises(ConfigError, match="adversarial_mode"):
+        config_from_dict({"name": "x", "loss": {"adversarial_mode": "holes"}})

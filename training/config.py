@@ -124,7 +124,18 @@ def config_from_dict(raw: dict[str, Any]) -> Config:
     unknown = set(raw) - top
     if unknown:
         raise ConfigError(f"Unknown top-level keys: {', '.join(sorted(unknown))}.")
+    _check_choices(parts["loss"])
     return Config(**raw, **parts)
+
+
+LOSS_CHOICES = {"l1_mode": ("lafin", "hole"), "landmark_mode": ("l2", "l1"), "adversarial_mode": ("image", "hole")}
+
+
+def _check_choices(loss: LossWeights) -> None:
+    """A misspelt mode would otherwise surface as an error hours into a run, or not at all."""
+    for key, allowed in LOSS_CHOICES.items():
+        if getattr(loss, key) not in allowed:
+            raise ConfigError(f"[loss] {key} = {getattr(loss, key)!r}: use one of {', '.join(allowed)}.")
 
 
 def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> Config:

@@ -59,6 +59,17 @@ def unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "module", model)
 
 
+def average_gradients(model: nn.Module, info: DistInfo) -> None:
+    """All-reduce the gradients DDP did not see: a step that calls the model's methods directly
+    (not its forward, which DDP hooks) must average them itself or the ranks drift apart."""
+    if not info.enabled:
+        return
+    for param in model.parameters():
+        if param.grad is not None:
+            dist.all_reduce(param.grad, op=dist.ReduceOp.SUM)
+            param.grad /= info.world_size
+
+
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()

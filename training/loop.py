@@ -29,7 +29,7 @@ from inference.models.nclg_mt import NCLGMTGenerator, PatchDiscriminator
 from training import losses as L
 from training.config import Config, generator_kwargs, resolve
 from training.data.dataset import FaceCropSet, MaskSampler, sample_batch, to_tensors
-from training.distributed import DistInfo, init_distributed, shutdown, unwrap, wrap
+from training.distributed import DistInfo, average_gradients, init_distributed, shutdown, unwrap, wrap
 from training.errors import ConfigError, DataError
 from training.masks.lip import lip_region_mask
 from training.masks.nvidia import NvidiaMasks, load_nvidia_masks
@@ -189,7 +189,8 @@ class Trainer:
         self.d.requires_grad_(True)
         with self.autocast:
             logits = self.d_ddp(torch.cat([image, comp.detach()]))
-            d_loss = L.d_hinge(logits[:n].float(), logits[n:].float())
+            hole_weight = L.hole_patch_weight(hole, logits) if w.adversarial_mode == "hole" else None
+            d_loss = L.d_hinge(logits[:n].float(), logits[n:].float(), hole_weight)
         self.opt_d.zero_grad(set_to_none=True)
         self.scaler_d.scale(d_loss).backward()
         self.scaler_d.step(self.opt_d)
@@ -202,7 +203,7 @@ class Trainer:
             real_feats = [f[n:].float().detach() for f in feats]
         terms = {
             "l1": L.l1_reconstruction(out.float(), image, hole, w.l1_mode, w.l1_valid),
-            "adversarial": L.g_hinge(fake_feats[-1]),
+            "adversarial": L.g_hinge(fake_feats[-1], hole_weight),
             "landmark": L.landmark_loss(lm_pred.float(), lm, w.landmark_reference_size, w.landmark_mode),
             "tv": L.total_variation(comp.float()),
         }
@@ -243,6 +244,7 @@ class Trainer:
             loss = L.landmark_loss(pred.float(), lm, w.landmark_reference_size, w.landmark_mode)
         self.opt_g.zero_grad(set_to_none=True)
         (w.landmark * loss).backward()
+        average_gradients(self.g, self.dist)  # encode/predict_landmarks bypass DDP's hooks
         self.opt_g.step()
         self._update_ema()
         return {"landmark": float(loss.detach()), "g_total": float(w.landmark * loss.detach())}

@@ -30,6 +30,7 @@ class LossWeights:
     l1_mode: str = "lafin"              # "lafin": whole image / hole fraction; "hole": hole mean + l1_valid x known mean
     l1_valid: float = 0.2               # weight of the known pixels in "hole" mode
     landmark_mode: str = "l2"           # "l2": the paper's mean squared error; "l1": mean point distance (robust)
+    adversarial_mode: str = "image"     # "image": every discriminator patch; "hole": only patches over the hole
 
 
 def l1_reconstruction(output: torch.Tensor, target: torch.Tensor, hole: torch.Tensor,
@@ -72,12 +73,31 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
     return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
 
 
-def d_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+def d_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor,
+            fake_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Hinge loss of the discriminator; ``fake_weight`` (see :func:`hole_patch_weight`) limits the fake
+    term to the patches that overlap the hole, as in LaMa: a composited image is real outside it."""
+    return F.relu(1 - real_logits).mean() + _weighted_mean(F.relu(1 + fake_logits), fake_weight)
 
 
-def g_hinge(fake_logits: torch.Tensor) -> torch.Tensor:
-    return -fake_logits.mean()
+def g_hinge(fake_logits: torch.Tensor, fake_weight: torch.Tensor | None = None) -> torch.Tensor:
+    return -_weighted_mean(fake_logits, fake_weight)
+
+
+def hole_patch_weight(hole: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """The share of each discriminator patch that lies in the hole, at the logits' resolution.
+
+    With a whole-image average a mouth-sized hole is a few percent of the patches, so the adversarial
+    gradient that would sharpen a lip is diluted by patches of untouched (real) pixels.
+    """
+    return F.adaptive_avg_pool2d(hole.float(), logits.shape[-2:])
+
+
+def _weighted_mean(values: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    if weight is None:
+        return values.mean()
+    weight = weight.expand_as(values)
+    return (values * weight).sum() / weight.sum().clamp_min(1e-6)
 
 
 def feature_matching(fake_feats: list[torch.Tensor], real_feats: list[torch.Tensor]) -> torch.Tensor:
