@@ -13,6 +13,7 @@ from pathlib import Path
 import platformdirs
 
 from inference.atomic import atomic_write_bytes
+from inference.devices import CPU_PRECISIONS
 from inference.paths import APP_AUTHOR, APP_NAME, default_data_dir
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -38,6 +39,7 @@ class AppSettings:
     overlay_opacity: float = 0.5
     brush_size: int = 40
     research_mark: bool = True  # "research visualisation" on saved/copied predictions and report pictures
+    cpu_precision: str = "auto"  # "auto": bf16 where the CPU has it natively, else fp32; or "fp32" / "bf16"
 
     def with_changes(self, **changes: object) -> "AppSettings":
         return replace(self, **changes)
@@ -66,6 +68,8 @@ class AppSettings:
         except (TypeError, ValueError):
             kwargs.pop("overlay_opacity", None)
             kwargs.pop("brush_size", None)
+        if kwargs.get("cpu_precision", "auto") not in CPU_PRECISIONS:
+            kwargs.pop("cpu_precision")
         if not isinstance(kwargs.get("research_mark", True), bool):
             kwargs.pop("research_mark")
         return cls(**kwargs)

@@ -3,10 +3,14 @@
 Nothing here imports Qt, so the state can be built, changed and checked in tests without a
 window; widgets connect to the signals and write back through the setters, which only emit
 when a value really changes (so a widget that echoes a value back cannot start a loop).
+
+The state owns the open case's photo, its mask (a read-only snapshot of the canvas after each
+finished edit, with its fingerprint) and the face analysis; one signal per field.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -71,6 +75,38 @@ class FaceInfo:
     analysis: Any = None  # the pipeline's FaceAnalysis, passed back to it when predicting
 
 
+def same_value(a: Any, b: Any) -> bool:
+    """Whether a setter's new value equals the old one (arrays by content, dataclasses field by field).
+
+    Dataclasses declared with ``eq=False`` are compared by identity, as they ask; anything whose
+    ``==`` fails or is ambiguous counts as changed.
+    """
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
+    if dataclasses.is_dataclass(a):
+        if not a.__dataclass_params__.eq:  # type: ignore[attr-defined]
+            return False
+        return all(same_value(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - e.g. an array inside a dict: treat as changed
+        return False
+
+
+def same_face(a: FaceInfo | None, b: FaceInfo | None) -> bool:
+    """Same box, landmarks, manual flag and the very same analysis object."""
+    if a is None or b is None:
+        return a is b
+    return (a.box == b.box and a.manual == b.manual and a.analysis is b.analysis
+            and same_value(a.landmarks, b.landmarks))
+
+
 @dataclass(frozen=True, eq=False)  # identity equality: the landmarks array has no truth value
 class PredictionView:
     """One prediction of the current case as the viewers need it."""
@@ -86,6 +122,7 @@ class PredictionView:
     landmarks: np.ndarray | None  # (68, 2) photo pixels
     mask_sha256: str | None = None  # fingerprint of the mask it was made with (None: unknown)
     guide_landmarks: np.ndarray | None = None  # (68, 2) photo pixels the clinician steered it with
+    stored: Any = None  # studies.cases.PredictionInfo: what CaseStore.prediction_image decodes
 
     @property
     def drawn_landmarks(self) -> np.ndarray | None:
@@ -94,10 +131,12 @@ class PredictionView:
 
 
 class AppState:
-    """Current case, face, tool settings, models and predictions; each field has a change signal."""
+    """Current case, photo, mask, face, tool settings, models and predictions; each field has a change signal."""
 
     def __init__(self, brush_size: int = 40, overlay_color: str = "#ff2d6f", overlay_opacity: float = 0.5) -> None:
         self.case_changed: Signal[Any] = Signal()
+        self.photo_changed: Signal[Any] = Signal()
+        self.mask_changed: Signal[np.ndarray | None] = Signal()
         self.face_changed: Signal[FaceInfo | None] = Signal()
         self.tool_changed: Signal[Tool] = Signal()
         self.brush_size_changed: Signal[int] = Signal()
@@ -115,6 +154,9 @@ class AppState:
         self.mask_fingerprint_changed: Signal[str | None] = Signal()
 
         self.case: Any = None  # studies.cases.CaseInfo
+        self.photo: Any = None  # inference.io.photo.Photo of the open case
+        self.mask: np.ndarray | None = None  # bool (H, W), read-only snapshot of the canvas; None: no photo
+        self._mask_key: str | None = None  # mask_sha256 of ``mask`` (also when empty)
         self.face: FaceInfo | None = None
         self.tool = Tool.BRUSH
         self.brush_size = int(brush_size)
@@ -129,20 +171,52 @@ class AppState:
         self.current_prediction: PredictionView | None = None
         self.device = "detecting…"
         self.busy = False
-        self.mask_fingerprint: str | None = None  # studies.cases.mask_fingerprint of the mask on screen
+        self.mask_fingerprint: str | None = None  # mask_codec.mask_sha256 of the mask on screen; None: empty
 
     # Setters emit only on a real change.
     def _set(self, name: str, value: Any, signal: Signal) -> None:
-        if getattr(self, name) == value:
+        if same_value(getattr(self, name), value):
             return
         setattr(self, name, value)
         signal.emit(value)
 
     def set_case(self, case: Any) -> None:
-        self.case = case
-        self.case_changed.emit(case)
+        """The open case's record (``CaseInfo``); a record equal to the one held changes nothing."""
+        self._set("case", case, self.case_changed)
+
+    def set_photo(self, photo: Any) -> None:
+        """The open case's decoded photo (compared by identity: a new decode is a new photo)."""
+        if photo is self.photo:
+            return
+        self.photo = photo
+        self.photo_changed.emit(photo)
+
+    def set_mask(self, mask: np.ndarray | None) -> None:
+        """The mask on screen after a finished edit (bool (H, W), True = hole), kept as a read-only copy.
+
+        ``mask_changed`` fires only when the pixels (or the size) differ; the fingerprint follows
+        (None for an empty mask).
+        """
+        from inference.io.mask_codec import mask_sha256
+
+        if mask is None:
+            key = fingerprint = None
+        else:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.flags.writeable:  # a snapshot nobody can change behind the state's back
+                mask = mask.copy()
+                mask.flags.writeable = False
+            key = mask_sha256(mask)
+            fingerprint = key if mask.any() else None
+        if key == self._mask_key and (mask is None) == (self.mask is None):
+            return
+        self.mask, self._mask_key = mask, key
+        self.mask_changed.emit(mask)
+        self.set_mask_fingerprint(fingerprint)
 
     def set_face(self, face: FaceInfo | None) -> None:
+        if same_face(self.face, face):
+            return
         self.face = face
         self.face_changed.emit(face)
 
@@ -173,15 +247,13 @@ class AppState:
         self._set("predicted_landmarks_visible", bool(visible), self.predicted_landmarks_visible_changed)
 
     def set_models(self, models: list[ModelChoice]) -> None:
-        self.models = list(models)
-        self.models_changed.emit(self.models)
+        self._set("models", list(models), self.models_changed)
 
     def set_selected_model(self, name: str | None) -> None:
         self._set("selected_model", name, self.selected_model_changed)
 
     def set_predictions(self, predictions: list[PredictionView]) -> None:
-        self.predictions = list(predictions)
-        self.predictions_changed.emit(self.predictions)
+        self._set("predictions", list(predictions), self.predictions_changed)
         if not any(p is self.current_prediction for p in self.predictions):
             self.set_current_prediction(self.predictions[-1] if self.predictions else None)
 
@@ -201,6 +273,8 @@ class AppState:
             self.current_prediction_changed.emit(prediction)
 
     def set_current_prediction(self, prediction: PredictionView | None) -> None:
+        if prediction is self.current_prediction:
+            return
         self.current_prediction = prediction
         self.current_prediction_changed.emit(prediction)
 

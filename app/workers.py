@@ -22,7 +22,6 @@ from PySide6.QtGui import QImage
 from app.canvas.images import pyramid_images
 from app.logfile import current_log_file
 from inference.errors import InferenceError
-from studies.cases import mask_fingerprint
 from studies.errors import DatabaseError, StudyError
 
 log = logging.getLogger(__name__)
@@ -141,10 +140,15 @@ class RunOutcome:
     levels: list[QImage]
     landmarks: np.ndarray | None
     seconds: float
+    prediction: Any = None  # inference.service.PredictionRecord: the patch, its box, hashes, device
 
 
 class ModelRunWorker(QObject):
-    """Runs models one after the other in its own QThread; ``cancel()`` stops before the next one."""
+    """Runs models one after the other in its own QThread; ``cancel()`` stops before the next step.
+
+    Each model is one ``PredictionService.iter_predict`` (the one prediction path, shared with the
+    study generation and the CLI); its progress events become the ``progress`` signal.
+    """
 
     device_ready = Signal(str)
     progress = Signal(int, int, str)  # done, total, what is happening
@@ -152,10 +156,11 @@ class ModelRunWorker(QObject):
     error = Signal(str, str)  # model name ("" for the run as a whole), clinician message
     finished = Signal(bool)  # True when cancelled
 
-    def __init__(self, request: RunRequest, pipeline: Any, store: Any) -> None:
+    def __init__(self, request: RunRequest, pipeline: Any, store: Any, service: Any = None) -> None:
         super().__init__()
         self.request = request
         self._pipeline = pipeline
+        self._service = service  # inference.service.PredictionService; built on the worker thread if None
         self._store = store
         self._cancel = threading.Event()
 
@@ -169,19 +174,18 @@ class ModelRunWorker(QObject):
     @Slot()
     def run(self) -> None:
         from inference.devices import describe_device, select_device
-        from inference.models.registry import get_spec, load_model
+        from inference.service import PredictionRequest, PredictionService
 
         req = self.request
         try:
-            device = select_device(req.device)
-            description = describe_device(device)
+            description = describe_device(select_device(req.device))
         except InferenceError as exc:
             self.error.emit("", str(exc))
             self.moveToThread(QCoreApplication.instance().thread())
             self.finished.emit(False)
             return
         self.device_ready.emit(description)
-        mask_sha256 = mask_fingerprint(req.mask)
+        service = self._service or PredictionService(pipeline=self._pipeline)
         total = len(req.model_names)
         completed = 0  # models that ran to an end (result or error); what the bar shows after Cancel
         for index, name in enumerate(req.model_names):
@@ -189,22 +193,19 @@ class ModelRunWorker(QObject):
                 break
             start = time.perf_counter()
             try:
-                spec = get_spec(name)
-                self.progress.emit(index, total, f"Loading {spec.display_name}…")
-                model = load_model(name, device)
-                if self._cancel.is_set():
+                steps = service.iter_predict(PredictionRequest(req.rgb, req.mask, name, req.device,
+                                                               analysis=req.analysis))
+                prediction = self._drain(steps, index, total)
+                if prediction is None:
                     break
-                self.progress.emit(index, total, f"Running {spec.display_name} on {description if spec.neural else 'CPU'}…")
-                result = self._pipeline.predict(req.rgb, req.mask, model, req.analysis)
-                # Classical models are OpenCV code that always runs on the CPU, whatever the setting.
-                ran_on = description if spec.neural else "CPU"
+                image = prediction.apply(req.rgb)
                 record = self._store.add_prediction(
-                    req.case_id, name, result.image, device=ran_on, app_version=req.app_version,
-                    weights_sha256=spec.weights_status().sha256, landmarks=result.landmarks,
-                    mask_sha256=mask_sha256)
-                levels = pyramid_images(result.image)
-                self.result.emit(RunOutcome(name, record, result.image, levels, result.landmarks,
-                                            time.perf_counter() - start))
+                    req.case_id, name, image, device=prediction.device, app_version=req.app_version,
+                    weights_sha256=prediction.weights_sha256, landmarks=prediction.landmarks,
+                    mask_sha256=prediction.mask_sha256)
+                levels = pyramid_images(image)
+                self.result.emit(RunOutcome(name, record, image, levels, prediction.landmarks,
+                                            time.perf_counter() - start, prediction))
             except Exception as exc:  # one failing model must not stop the others
                 if not isinstance(exc, EXPECTED_ERRORS):
                     log.error("Model %s failed:\n%s", name, traceback.format_exc())
@@ -217,6 +218,20 @@ class ModelRunWorker(QObject):
         # Hand the worker back to the GUI thread, where Python will eventually destroy it.
         self.moveToThread(QCoreApplication.instance().thread())
         self.finished.emit(self._cancel.is_set())
+
+    def _drain(self, steps: Any, index: int, total: int) -> Any:
+        """Run one prediction, forwarding its progress; None when cancelled between its steps."""
+        while True:
+            try:
+                event = next(steps)
+            except StopIteration as done:
+                return done.value
+            if event.fraction >= 1:
+                continue  # finished: kept even if Cancel came during the forward pass
+            if self._cancel.is_set():
+                steps.close()
+                return None
+            self.progress.emit(index, total, event.stage)
 
 
 class ModelRunner(QObject):

@@ -12,10 +12,13 @@ Reports, on this machine:
 4. the cost of the harmonic coarse stage (``coarse_fill="harmonic"``): the forward with it against
    the same weights without it, and the fill alone;
 5. the cost of stage 3 (the shipped lite network: lip prior, heat-map landmark head, Gaussian
-   landmark feedback) against stage 2, and of re-rendering the image branch from new landmarks.
+   landmark feedback) against stage 2, and of re-rendering the image branch from new landmarks;
+6. the comparison networks (EdgeConnect, LaFIn, CTSDG, full size and lite): the same stages through
+   the model manager, with their TRAINED weights only; a model whose weights are missing is skipped
+   with the reason printed (``--comparison-only`` runs just this part).
 
-The networks have RANDOM weights: timing does not depend on the weight values, but the images
-they produce are meaningless. The application itself never runs a network without trained weights.
+The networks of parts 1-5 have RANDOM weights: timing does not depend on the weight values, but the
+images they produce are meaningless. The application itself never runs a network without trained weights.
 """
 
 from __future__ import annotations
@@ -211,6 +214,44 @@ def bench_lip_prior(width: float, repeats: int) -> dict[str, float]:
             "rerender_s": t_render}
 
 
+def comparison_models() -> tuple[list[str], dict[str, str]]:
+    """(comparison models whose trained weights are present, {model: why it is skipped} for the others)."""
+    from inference.models.comparison import MODELS
+
+    ready, skipped = [], {}
+    for name in MODELS:
+        status = get_spec(name).weights_status()
+        if status.available:
+            ready.append(name)
+        else:
+            skipped[name] = status.reason
+    return ready, skipped
+
+
+def bench_comparison(pipeline: FacePipeline, repeats: int, device: torch.device, report: dict[str, object]) -> None:
+    """Part 6: the comparison networks with trained weights, through the manager, stage by stage."""
+    from inference.models.manager import ModelManager
+
+    ready, skipped = comparison_models()
+    report["comparison_skipped"] = skipped
+    stages: dict[str, dict[str, float]] = {}
+    print("\nComparison networks (trained weights only), median time per stage (ms), batch of 1:")
+    for name, reason in skipped.items():
+        print(f"  {name}: skipped: {reason}")
+    manager = ModelManager()
+    if ready:
+        print(f"  {'':44}" + "".join(f"{s.replace('paste_blend', 'blend'):>10}" for s in (*STAGES, "total")))
+    with tempfile.TemporaryDirectory() as tmp:
+        photos = make_photos(Path(tmp)) if ready else {}
+        for name in ready:
+            model = manager.switch(name, device)
+            for photo_name, path in photos.items():
+                stages[f"{name}, {photo_name}"] = medians = bench_stages(path, model, pipeline, repeats)
+                print(f"  {name + ', ' + photo_name:44}"
+                      + "".join(f"{medians[s] * 1e3:10.1f}" for s in (*STAGES, "total")))
+    report["comparison_stages_s"] = stages
+
+
 def _timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
@@ -222,6 +263,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers to this file")
+    parser.add_argument("--comparison-only", action="store_true",
+                        help="only part 6: the comparison networks that have trained weights")
     args = parser.parse_args()
     if not FACE.is_file():
         print(f"error: the benchmark face {FACE} is missing (shared/data not available)", file=sys.stderr)
@@ -229,13 +272,20 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cpu")
-    print("NOTE: the networks below have RANDOM weights, built for timing only; their images are meaningless.")
+    if not args.comparison_only:
+        print("NOTE: the NCLG-MT networks below have RANDOM weights, built for timing only; their images are "
+              "meaningless. The comparison networks (last part) run only with trained weights.")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"device: {describe_device(device)} ({os.cpu_count()} cores, load average {load:.1f} at start), "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeats} runs\n")
-    report: dict[str, object] = {"random_weights": True, "device": describe_device(device), "load_average": load,
+    report: dict[str, object] = {"random_weights": not args.comparison_only, "device": describe_device(device), "load_average": load,
                                  "torch_threads": torch.get_num_threads(), "repeats": args.repeats}
     pipeline = FacePipeline()
+    if args.comparison_only:
+        bench_comparison(pipeline, args.repeats, device, report)
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         photos = make_photos(Path(tmp))
         stages: dict[str, dict[str, float]] = {}
@@ -275,6 +325,7 @@ def main() -> int:
         for net_name, (_, width) in NETWORKS.items():
             report[key][net_name] = result = bench(width, args.repeats)
             print(f"  {net_name:18} {describe(result)}")
+    bench_comparison(pipeline, args.repeats, device, report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from inference.pipeline import FaceAnalysis, FacePipeline, PipelineResult
+    from inference.service import PredictionRecord
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 _IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".dcm", ".dicom"})
@@ -84,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="which points of a landmarks file to use (default: the first present of "
                               + ", ".join(LANDMARK_KEYS) + ")")
     predict.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N or mps")
+    predict.add_argument("--cpu-precision", choices=("auto", "fp32", "bf16"), default="auto",
+                         help="auto (default): bf16 where the CPU has it natively, else fp32")
     predict.add_argument("--face-box", default=None, metavar="LEFT,TOP,RIGHT,BOTTOM",
                          help="face rectangle in photo pixels, for photos where no face is detected")
     predict.add_argument("--batch-size", type=int, default=None, help="photos per network call")
@@ -120,10 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 # ---------------------------------------------------------------- models
 
 def _cmd_models(as_json: bool) -> int:
-    from inference.models.registry import list_models
+    from inference.models.manager import default_manager
 
     rows = []
-    for spec in list_models():
+    for spec in default_manager().specs():
         status = spec.weights_status()
         rows.append({"name": spec.name, "display_name": spec.display_name, "resolution": spec.resolution,
                      "neural": spec.neural, "needs": sorted(spec.needs), "weights_available": status.available,
@@ -146,30 +149,33 @@ def _cmd_models(as_json: bool) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from inference.devices import describe_device
-    from inference.models.registry import load_model
+    from inference.devices import describe_device, set_cpu_precision
+    from inference.models.manager import default_manager
     from inference.pipeline import FacePipeline
+    from inference.service import PredictionService
 
+    set_cpu_precision(args.cpu_precision)
     jobs = plan_jobs(args.image, args.mask, args.out, args.landmarks_out, args.landmarks_in)
     face_box = _parse_box(args.face_box) if args.face_box else None
     if args.batch_size is not None and args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1.")
-    model = load_model(args.model, args.device)
+    service = PredictionService(default_manager(), FacePipeline(feather_px=args.feather))
+    model = service.manager.load(args.model, args.device)
     if args.landmarks_in is not None and not model.accepts_landmarks:
         raise SteeringError(f"{model.spec.display_name} does not draw from facial landmarks, so --landmarks-in "
                             "cannot change its prediction. Use a landmark-guided model (nclg-mt-lite).")
     print(f"{model.spec.display_name} on {describe_device(model.device)}; {len(jobs)} photo(s)", file=sys.stderr)
-    pipeline = FacePipeline(feather_px=args.feather)
-    loaders = [functools.partial(_load_case, pipeline, job, face_box, args.mask_space, args.landmarks_key)
+    loaders = [functools.partial(_load_case, service.pipeline, job, face_box, args.mask_space, args.landmarks_key)
                for job in jobs]
     failures = 0
     with tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=len(jobs) < 2) as progress:
-        for outcome in pipeline.predict_many(loaders, model, args.batch_size, args.mask_space):
+        for outcome in service.iter_predict_many(loaders, args.model, args.device, args.batch_size,
+                                                 args.mask_space):
             job = jobs[outcome.index]
             try:
                 if outcome.error is not None:
                     raise outcome.error
-                _write_outputs(job, outcome.result)
+                _write_outputs(job, outcome.record, outcome.image)
             except InferenceError as exc:
                 if len(jobs) == 1:
                     raise
@@ -280,15 +286,15 @@ def _load_case(pipeline: "FacePipeline", job: Job, face_box: tuple[float, float,
     return photo.rgb, mask, analysis, landmarks
 
 
-def _write_outputs(job: Job, result: "PipelineResult") -> None:
+def _write_outputs(job: Job, record: "PredictionRecord", image: "np.ndarray") -> None:
     from inference.io.photo import save_image
 
-    save_image(job.out, result.image)
+    save_image(job.out, image)
     if job.landmarks_out is not None:
-        write_landmarks_json(job.landmarks_out, result)
+        write_landmarks_json(job.landmarks_out, record)
 
 
-def write_landmarks_json(path: Path, result: "PipelineResult") -> None:
+def write_landmarks_json(path: Path, result: "PredictionRecord | PipelineResult") -> None:
     """The model's and the detector's landmarks, the face box and crop, in photo pixels."""
     from inference.atomic import atomic_write_bytes
 

@@ -31,8 +31,8 @@ import numpy as np
 
 from inference.errors import InferenceError
 from inference.face.regions import (
-    CHIN, COLUMELLA_BASE, CUPIDS_BOW, EYES, MIRROR_PAIRS, MIDLINE_POINTS, MOUTH, MOUTH_CORNERS, NOSE_BRIDGE,
-    NOSE_LOWER, NOSE_TIP, OUTER_EYE_CORNERS,
+    ALAR_BASES, CHIN, COLUMELLA_BASE, CUPIDS_BOW, EYES, MIRROR_PAIRS, MIDLINE_POINTS, MOUTH, MOUTH_CORNERS,
+    NOSE_BRIDGE, NOSE_LOWER, NOSE_TIP, NOSTRIL_SILL_INNER, OUTER_EYE_CORNERS,
 )
 
 FACE_SIZE = "outer inter-ocular distance (points 36-45)"
@@ -41,7 +41,8 @@ Side = Literal["left", "right"]
 LIP_AND_NOSE = tuple(sorted(set(NOSE_LOWER) | set(MOUTH)))   # what "mirror the healthy side" may move
 
 _EYE_PAIRS = tuple((a, b) for a, b in MIRROR_PAIRS if a in EYES)
-_RIGHT_ALA, _RIGHT_SILL, _LEFT_SILL, _LEFT_ALA = 31, 32, 34, 35       # patient's sides (photo left = right)
+_RIGHT_ALA, _LEFT_ALA = ALAR_BASES                 # patient's sides (photo left = patient's right)
+_RIGHT_SILL, _LEFT_SILL = NOSTRIL_SILL_INNER
 _RIGHT_PEAK, _BOW_CENTRE, _LEFT_PEAK = CUPIDS_BOW
 _RIGHT_CORNER, _LEFT_CORNER = MOUTH_CORNERS
 

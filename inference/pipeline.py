@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-import cv2
 import numpy as np
 
 from inference.errors import InferenceError, MaskError, NoFaceError, SteeringError
@@ -227,9 +226,9 @@ class FacePipeline:
             image = patch.apply(case.rgb)
             landmarks = guide = None
             if prediction.landmarks_norm is not None:
-                landmarks = crop.to_photo(np.asarray(prediction.landmarks_norm) * resolution, resolution)
+                landmarks = crop.norm_to_photo(prediction.landmarks_norm)
             if prediction.guide_norm is not None:
-                guide = crop.to_photo(np.asarray(prediction.guide_norm) * resolution, resolution)
+                guide = crop.norm_to_photo(prediction.guide_norm)
             # "paste" includes copying the full photo; "paste_blend" is the work inside the mask's box.
             timings = dict(case.timings, forward=forward, paste_blend=blended - start,
                            paste=time.perf_counter() - start)
@@ -291,7 +290,7 @@ def landmarks_to_crop_norm(landmarks: np.ndarray, crop: FaceCrop, resolution: in
     points = np.asarray(landmarks, np.float64)
     if points.shape != (68, 2):
         raise SteeringError(f"Expected 68 landmarks (x, y) in photo pixels, got shape {points.shape}.")
-    return (crop.to_crop(points, resolution) / resolution).astype(np.float32)
+    return crop.to_crop_norm(points)
 
 
 def _check_rgb(rgb: np.ndarray) -> None:
@@ -318,58 +317,17 @@ def _check_inside_crop(bounds: tuple[int, int, int, int], crop: FaceCrop) -> Non
 
 def _photo_mask_to_crop(mask: np.ndarray, bounds: tuple[int, int, int, int], crop: FaceCrop,
                         resolution: int) -> np.ndarray:
-    """The hole at model resolution: a crop pixel is hole if any photo pixel it overlaps is.
-
-    Exact and limited to the mask's bounding box: prefix sums count hole pixels per crop cell.
-    """
-    top, left, bottom, right = bounds
-    k = crop.size / resolution
-    region = mask[top:bottom, left:right]
-    y_first, y_last, y_from, y_to = _cell_spans(top, bottom, crop.y0, k, resolution)
-    x_first, x_last, x_from, x_to = _cell_spans(left, right, crop.x0, k, resolution)
-    per_row = np.zeros((region.shape[0] + 1, region.shape[1]), np.int32)
-    np.cumsum(region, axis=0, out=per_row[1:])
-    rows = (per_row[y_to] - per_row[y_from]) > 0                       # (cells_y, width)
-    per_col = np.zeros((rows.shape[0], rows.shape[1] + 1), np.int32)
-    np.cumsum(rows, axis=1, out=per_col[:, 1:])
-    hole = np.zeros((resolution, resolution), bool)
-    hole[y_first:y_last, x_first:x_last] = (per_col[:, x_to] - per_col[:, x_from]) > 0
-    return hole
-
-
-def _cell_spans(lo: int, hi: int, origin: float, k: float,
-                resolution: int) -> tuple[int, int, np.ndarray, np.ndarray]:
-    """Crop cells overlapping photo pixels ``[lo, hi)`` and, per cell, its pixel range relative to ``lo``.
-
-    Cell j covers ``[origin + j k, origin + (j + 1) k)``; pixel x overlaps it iff
-    ``floor(origin + j k) <= x < ceil(origin + (j + 1) k)``.
-    """
-    first = max(0, int(np.floor((lo - origin) / k)))
-    last = min(resolution, int(np.ceil((hi - origin) / k)))
-    cells = np.arange(first, last)
-    starts = np.clip(np.floor(origin + cells * k).astype(np.int64) - lo, 0, hi - lo)
-    ends = np.clip(np.ceil(origin + (cells + 1) * k).astype(np.int64) - lo, 0, hi - lo)
-    return first, last, starts, ends
+    """The hole at model resolution: a crop pixel is hole if any photo pixel it overlaps is."""
+    return crop.mask_to_crop(mask, resolution, bounds)
 
 
 def _crop_mask_to_photo(hole: np.ndarray, crop: FaceCrop,
                         shape: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """A crop-resolution hole drawn onto the photo (bilinear, threshold at half), with its bounds."""
-    resolution = hole.shape[0]
-    k = crop.size / resolution
-    ctop, cleft, cbottom, cright = mask_bounds(hole)
-    h, w = shape
-    top, left = max(0, int(np.floor(crop.y0 + ctop * k)) - 1), max(0, int(np.floor(crop.x0 + cleft * k)) - 1)
-    bottom = min(h, int(np.ceil(crop.y0 + cbottom * k)) + 1)
-    right = min(w, int(np.ceil(crop.x0 + cright * k)) + 1)
-    photo_mask = np.zeros(shape, bool)
-    if bottom > top and right > left:
-        inverse = np.array([[1 / k, 0, (left + 0.5 - crop.x0) / k - 0.5],
-                            [0, 1 / k, (top + 0.5 - crop.y0) / k - 0.5]], dtype=np.float64)
-        region = cv2.warpAffine(hole.astype(np.uint8) * 255, inverse, (right - left, bottom - top),
-                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT)
-        photo_mask[top:bottom, left:right] = region >= 128
-    bounds = mask_bounds(photo_mask[top:bottom, left:right]) if bottom > top and right > left else None
+    """A crop-resolution hole drawn onto the photo (``FaceCrop.hole_in_photo``), with its bounds."""
+    top, left, region = crop.hole_in_photo(hole, shape)
+    bounds = mask_bounds(region) if region.size else None
     if bounds is None:
         raise MaskError("The painted region lies outside the photo.")
+    photo_mask = np.zeros(shape, bool)
+    photo_mask[top:top + region.shape[0], left:left + region.shape[1]] = region
     return photo_mask, (bounds[0] + top, bounds[1] + left, bounds[2] + top, bounds[3] + left)

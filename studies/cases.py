@@ -7,7 +7,6 @@ the commit that points to it; a file the database no longer points to is removed
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -18,15 +17,24 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.io.mask_codec import mask_sha256
 from studies.database import Database
-from studies.errors import CaseError, DuplicateCaseError, NotFoundError
+from studies.deletion import finish_pending, journaled_removal
+from studies.errors import CaseError, CaseInUseError, DuplicateCaseError, NotFoundError
 from studies.files import (
     atomic_write_bytes,
     decode_mask_png,
     encode_mask_png,
-    encode_png,
     resolve_inside,
     sha256_bytes,
+)
+from studies.prediction_store import (
+    Box,
+    EncodedPrediction,
+    PredictionPatch,
+    PredictionStore,
+    box_from_json,
+    encode_prediction,
 )
 from studies.schema import Case, Mask, Prediction, utcnow
 from studies.unit_of_work import UnitOfWork
@@ -71,23 +79,20 @@ class PredictionInfo:
     device: str
     app_version: str
     created_at: datetime
-    image_path: Path
+    image_path: Path  # the PNG of the changed patch (older rows: of the whole repaired photo)
     image_sha256: str
     landmarks: np.ndarray | None  # (68, 2) float32, crop pixels as given
-    mask_sha256: str | None = None  # mask_fingerprint of the mask it was made with; None if unknown
+    mask_sha256: str | None = None  # inference.io.mask_codec.mask_sha256 of its mask; None if unknown
     guide_landmarks: np.ndarray | None = None  # (68, 2) photo pixels it was steered with; None: network's own
+    box: Box | None = None  # where the patch goes on the photo; None: the PNG is the whole picture
+    photo_size: tuple[int, int] | None = None  # (width, height) of the photo it was made on
+    mask_path: Path | None = None  # the mask it was made with (cut to the box); None: not stored
 
 
 def mask_fingerprint(mask: np.ndarray) -> str:
-    """sha256 of a bool mask's shape and packed bits: equal exactly when the masks are equal.
-
-    Cheaper than encoding a PNG (the app computes it after every edit) and independent of the
-    PNG encoder, so a prediction's mask can be compared with the one on screen.
-    """
-    m = np.ascontiguousarray(np.asarray(mask, dtype=bool))
-    digest = hashlib.sha256(f"{m.shape[0]}x{m.shape[1]}:".encode())
-    digest.update(np.packbits(m).tobytes())
-    return digest.hexdigest()
+    """The mask's sha256 as stored with predictions (kept for older callers: use
+    ``inference.io.mask_codec.mask_sha256``)."""
+    return mask_sha256(mask)
 
 
 class CaseStore:
@@ -95,6 +100,16 @@ class CaseStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.predictions = PredictionStore()  # the one decoder of stored predictions
+
+    def prediction_image(self, prediction: PredictionInfo, photo_rgb: np.ndarray | None,
+                         region: Box | None = None) -> np.ndarray:
+        """The repaired photo as the clinician saw it: the stored patch on ``photo_rgb`` (the case's photo)."""
+        return self.predictions.image(prediction, photo_rgb, region)
+
+    def prediction_mask(self, prediction: PredictionInfo) -> np.ndarray | None:
+        """The mask the prediction was made with (bool, photo size), or None for rows without one."""
+        return self.predictions.mask(prediction)
 
     def create_case(self, pseudonym: str, photo_source: Path, notes: str = "") -> CaseInfo:
         pseudonym = _clean_pseudonym(pseudonym)
@@ -218,59 +233,142 @@ class CaseStore:
         info = self.mask_info(case_id)
         return None if info is None else decode_mask_png(info.file_path)
 
-    def add_prediction(self, case_id: int, model_name: str, image_rgb: np.ndarray, *, device: str,
-                       app_version: str, weights_sha256: str | None = None,
+    def add_prediction(self, case_id: int, model_name: str, picture: np.ndarray | PredictionPatch, *,
+                       device: str, app_version: str, weights_sha256: str | None = None,
                        landmarks: np.ndarray | None = None, mask_sha256: str | None = None,
-                       guide_landmarks: np.ndarray | None = None) -> PredictionInfo:
-        """Record a prediction shown to the clinician (image stored as PNG beside the case).
+                       guide_landmarks: np.ndarray | None = None, mask: np.ndarray | None = None) -> PredictionInfo:
+        """Record a prediction shown to the clinician (its PNG stored beside the case).
 
-        ``mask_sha256`` is :func:`mask_fingerprint` of the mask the model filled; ``guide_landmarks``
-        the (68, 2) photo-pixel points it was steered with (None: the network's own).
+        ``picture``: the changed patch and its box (``PredictionPatch``, what the app stores), or a
+        whole repaired image. ``mask`` (bool, photo size) is the mask the model filled, stored with
+        the prediction (cut to the patch's box); ``mask_sha256`` its ``mask_sha256`` (computed from
+        ``mask`` when not given). ``guide_landmarks``: the (68, 2) photo-pixel points it was steered
+        with (None: the network's own).
         """
         if not model_name:
             raise CaseError("A prediction needs the name of the model that made it.")
-        data, lm_json, guide_json = _encoded_prediction(image_rgb, landmarks, guide_landmarks)
+        if mask_sha256 is None and mask is not None:
+            mask_sha256 = _mask_sha256(mask)
+        encoded = encode_prediction(picture, mask)
+        lm_json, guide_json = _landmarks_json(landmarks), _landmarks_json(guide_landmarks)
         with UnitOfWork(self.db) as uow:
             case = uow.cases.get(case_id)
-            rel = f"cases/{case.uid}/predictions/{secrets.token_hex(8)}.png"
-            with _removed_unless_committed(resolve_inside(self.db.data_dir, rel)) as path:
-                atomic_write_bytes(path, data)
+            with self._written(case.uid, encoded) as (rel, mask_rel):
                 row = uow.cases.add_prediction(Prediction(
                     case_id=case_id, model_name=model_name, weights_sha256=weights_sha256, device=device,
                     app_version=app_version, created_at=utcnow(), image_path=rel,
-                    image_sha256=sha256_bytes(data), landmarks_json=lm_json, mask_sha256=mask_sha256,
-                    guide_landmarks_json=guide_json))
+                    image_sha256=sha256_bytes(encoded.image_png), landmarks_json=lm_json, mask_sha256=mask_sha256,
+                    guide_landmarks_json=guide_json, box_json=encoded.box_json, photo_width=encoded.photo_width,
+                    photo_height=encoded.photo_height, mask_path=mask_rel))
                 uow.commit()
             return self._prediction_info(row)
 
-    def rerender_prediction(self, case_id: int, prediction_id: int, image_rgb: np.ndarray, *,
+    def rerender_prediction(self, case_id: int, prediction_id: int, picture: np.ndarray | PredictionPatch, *,
                             landmarks: np.ndarray | None, guide_landmarks: np.ndarray | None) -> PredictionInfo:
         """Replace a prediction's picture with one re-rendered from edited landmarks (or reset to its own).
 
-        The prediction keeps its id, model and mask; the new picture gets a new file, and the old one
-        is removed only after the commit, so a failed commit leaves picture and points matching.
+        The prediction keeps its id, model and mask (its stored mask file too); the new picture gets a
+        new file, and the old one is removed only after the commit, so a failed commit leaves picture
+        and points matching.
         """
-        data, lm_json, guide_json = _encoded_prediction(image_rgb, landmarks, guide_landmarks)
+        encoded = encode_prediction(picture)
+        lm_json, guide_json = _landmarks_json(landmarks), _landmarks_json(guide_landmarks)
         with UnitOfWork(self.db) as uow:
             case = uow.cases.get(case_id)
             row = uow.cases.prediction(case_id, prediction_id)
             if row is None:
                 raise NotFoundError(f"Prediction {prediction_id} of case {case_id} does not exist.")
             old_rel = row.image_path
-            rel = f"cases/{case.uid}/predictions/{secrets.token_hex(8)}.png"
-            with _removed_unless_committed(resolve_inside(self.db.data_dir, rel)) as path:
-                atomic_write_bytes(path, data)
-                row.image_path, row.image_sha256 = rel, sha256_bytes(data)
+            with self._written(case.uid, encoded) as (rel, _no_mask):
+                row.image_path, row.image_sha256 = rel, sha256_bytes(encoded.image_png)
+                row.box_json, row.photo_width, row.photo_height = (encoded.box_json, encoded.photo_width,
+                                                                   encoded.photo_height)
                 row.landmarks_json, row.guide_landmarks_json = lm_json, guide_json
                 uow.commit()
             info = self._prediction_info(row)
         resolve_inside(self.db.data_dir, old_rel).unlink(missing_ok=True)
         return info
 
+    @contextmanager
+    def _written(self, case_uid: str, encoded: EncodedPrediction) -> Iterator[tuple[str, str | None]]:
+        """Write a prediction's new files (patch, mask) for the block that commits the row pointing to them;
+        if the block fails they are removed again."""
+        name = secrets.token_hex(8)
+        rel = f"cases/{case_uid}/predictions/{name}.png"
+        mask_rel = None if encoded.mask_png is None else f"cases/{case_uid}/predictions/{name}-mask.png"
+        with _removed_unless_committed(resolve_inside(self.db.data_dir, rel)) as path:
+            atomic_write_bytes(path, encoded.image_png)
+            if mask_rel is None:
+                yield rel, None
+                return
+            with _removed_unless_committed(resolve_inside(self.db.data_dir, mask_rel)) as mask_path:
+                atomic_write_bytes(mask_path, encoded.mask_png)
+                yield rel, mask_rel
+
     def list_predictions(self, case_id: int) -> list[PredictionInfo]:
         with UnitOfWork(self.db) as uow:
             uow.cases.get(case_id)
             return [self._prediction_info(p) for p in uow.cases.predictions(case_id)]
+
+    # ------------------------------------------------------------------ deleting
+
+    def studies_using(self, case_id: int) -> tuple[str, ...]:
+        """Titles of the studies that include this case (such a case cannot be deleted)."""
+        with UnitOfWork(self.db) as uow:
+            uow.cases.get(case_id)
+            return tuple(uow.cases.studies_using(case_id))
+
+    def delete_case(self, case_id: int) -> None:
+        """Delete a case with its photo, mask, predictions and thumbnail, rows first, then files.
+
+        Refused with ``CaseInUseError`` (naming the studies) when a study includes the case. The
+        files go through the deletion journal (:mod:`studies.deletion`): a failed commit keeps them
+        all, and a crash after the commit is finished by the next deletion.
+        """
+        self.finish_deletions()
+        with UnitOfWork(self.db) as uow:
+            case = uow.cases.get(case_id)
+            studies = uow.cases.studies_using(case_id)
+            if studies:
+                raise CaseInUseError(case_in_use_message(case.pseudonym, studies))
+            folder = f"cases/{case.uid}"
+            rows = [case, *uow.cases.predictions(case_id)]
+            mask = uow.cases.mask(case_id)
+            targets = [folder] + [rel for row in (*rows, mask) if row is not None for rel in _stored_paths(row)
+                                  if not rel.startswith(folder + "/")]
+            with journaled_removal(self.db.data_dir, targets):
+                uow.cases.delete(case)
+                uow.commit()
+
+    def delete_prediction(self, case_id: int, prediction_id: int) -> None:
+        """Delete one prediction of a case and its image file(s), rows first, then files.
+
+        A prediction is never part of a study (a study generates and seals its own outputs), so
+        deleting one changes no study.
+        """
+        self.finish_deletions()
+        with UnitOfWork(self.db) as uow:
+            case = uow.cases.get(case_id)
+            row = uow.cases.prediction(case_id, prediction_id)
+            if row is None:
+                raise NotFoundError(f"Prediction {prediction_id} of case {case_id} does not exist.")
+            paths = _stored_paths(row)
+            uow.cases.delete(row)  # flushed, not yet committed
+            targets = [rel for rel in paths if not uow.cases.refers_to(rel)]  # a file another row shares stays
+            with journaled_removal(self.db.data_dir, targets):
+                case.updated_at = utcnow()
+                uow.commit()
+
+    def finish_deletions(self) -> int:
+        """Remove the files of deletions interrupted after their commit (see :mod:`studies.deletion`)."""
+        with UnitOfWork(self.db) as uow:
+            def still_referenced(target: str) -> bool:
+                parts = target.split("/")
+                if len(parts) == 2 and parts[0] == "cases":
+                    return uow.cases.by_uid(parts[1]) is not None
+                return uow.cases.refers_to(target)
+
+            return finish_pending(self.db.data_dir, still_referenced)
 
     # ------------------------------------------------------------------ conversions
 
@@ -292,22 +390,22 @@ class CaseStore:
         lm = None if row.landmarks_json is None else np.asarray(json.loads(row.landmarks_json), np.float32)
         guide = (None if row.guide_landmarks_json is None
                  else np.asarray(json.loads(row.guide_landmarks_json), np.float32))
+        size = None if row.photo_width is None or row.photo_height is None else (row.photo_width, row.photo_height)
         return PredictionInfo(id=row.id, case_id=row.case_id, model_name=row.model_name,
                               weights_sha256=row.weights_sha256, device=row.device,
                               app_version=row.app_version, created_at=row.created_at,
                               image_path=resolve_inside(self.db.data_dir, row.image_path),
                               image_sha256=row.image_sha256, landmarks=lm, mask_sha256=row.mask_sha256,
-                              guide_landmarks=guide)
+                              guide_landmarks=guide, box=box_from_json(row.box_json), photo_size=size,
+                              mask_path=None if row.mask_path is None else resolve_inside(self.db.data_dir,
+                                                                                           row.mask_path))
 
 
-def _encoded_prediction(image_rgb: np.ndarray, landmarks: np.ndarray | None, guide_landmarks: np.ndarray | None
-                        ) -> tuple[bytes, str | None, str | None]:
-    """(PNG bytes, landmarks JSON, guide landmarks JSON) of a prediction about to be stored."""
-    try:
-        data = encode_png(np.asarray(image_rgb))
-    except Exception as exc:
-        raise CaseError(f"The predicted image cannot be stored: {exc}") from exc
-    return data, _landmarks_json(landmarks), _landmarks_json(guide_landmarks)
+def _mask_sha256(mask: np.ndarray) -> str:
+    mask = np.asarray(mask)
+    if mask.ndim != 2 or mask.dtype != bool:
+        raise CaseError(f"A mask must be a 2-D true/false image; got {mask.dtype} {mask.shape}.")
+    return mask_sha256(mask)
 
 
 def _landmarks_json(landmarks: np.ndarray | None) -> str | None:
@@ -336,6 +434,20 @@ def _refuse_taken_pseudonym(uow: UnitOfWork, pseudonym: str, own_id: int | None 
     if other is not None and other.id != own_id:
         raise DuplicateCaseError(f"A case with the pseudonym {other.pseudonym!r} already exists (created "
                                  f"{other.created_at:%Y-%m-%d}). Open that case, or enter a different pseudonym.")
+
+
+def case_in_use_message(pseudonym: str, studies: list[str] | tuple[str, ...]) -> str:
+    """Why a case cannot be deleted, naming the studies that include it."""
+    names = ", ".join(f"“{t}”" for t in studies[:3]) + (f" and {len(studies) - 3} more" if len(studies) > 3 else "")
+    which = "study" if len(studies) == 1 else "studies"
+    return (f"The case {pseudonym!r} cannot be deleted: it is part of the {which} {names}, whose images and "
+            "answers depend on it. Nothing was deleted.")
+
+
+def _stored_paths(row: object) -> list[str]:
+    """Every file a case-store row points to (its ``*_path`` columns that are set)."""
+    table = row.__table__  # type: ignore[attr-defined]
+    return [getattr(row, c.key) for c in table.columns if c.name.endswith("_path") and getattr(row, c.key)]
 
 
 def _clean_pseudonym(pseudonym: str) -> str:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from studies.errors import DatabaseError, DatabaseTooNewError, DatabaseWriteError
-from studies.schema import Base
+from studies.schema import RATER_HIDDEN_TABLES, Base
 
 DEFAULT_FILENAME = "cleftlip.sqlite3"
 _RAW_ERRORS = (SQLAlchemyError, sqlite3.Error)
@@ -42,6 +42,10 @@ class Database:
     data_dir: Path
     engine: Engine
     session_factory: sessionmaker[Session]
+    # Sessions of the rating screen: on SQLite, while one holds a connection, that connection cannot
+    # read or change the case store, the model names or the sealed mapping (``schema.RATER_HIDDEN_TABLES``,
+    # refused by an SQLite authorizer; see ``RaterConnectionSession``).
+    rater_session_factory: sessionmaker[Session] | None = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -63,7 +67,21 @@ def open_database(data_dir: Path, url: str | None = None, *, backup: bool = True
     migrate(url, backup=backup)
     engine = _make_engine(url, foreign_keys=True)
     return Database(url=url, data_dir=data_dir, engine=engine,
-                    session_factory=sessionmaker(engine, expire_on_commit=False))
+                    session_factory=sessionmaker(engine, expire_on_commit=False),
+                    rater_session_factory=sessionmaker(engine, class_=RaterConnectionSession,
+                                                       expire_on_commit=False))
+
+
+class RaterConnectionSession(Session):
+    """Session of the rating screen. On SQLite each transaction's connection gets an authorizer that
+    refuses every read or write of ``schema.RATER_HIDDEN_TABLES`` ("not authorized"); the engine
+    removes it when the connection goes back to the pool, so owner sessions are unaffected."""
+
+
+@event.listens_for(RaterConnectionSession, "after_begin")
+def _hide_tables_from_raters(_session: Session, _transaction: object, connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.connection.driver_connection.set_authorizer(_hiding(RATER_HIDDEN_TABLES))
 
 
 def head_revision() -> str:
@@ -219,6 +237,17 @@ def _clear_half_made_schema(conn: Connection) -> None:
             table.drop(conn)
 
 
+def _hiding(tables: frozenset[str]):  # noqa: ANN202 - an sqlite3 authorizer callback
+    """SQLite authorizer refusing any read or write of ``tables`` ("not authorized")."""
+    touch = {sqlite3.SQLITE_READ, sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE,
+             sqlite3.SQLITE_DROP_TABLE, sqlite3.SQLITE_ALTER_TABLE}
+
+    def authorize(action: int, arg1: str | None, _arg2: str | None, _db: str | None, _src: str | None) -> int:
+        return sqlite3.SQLITE_DENY if action in touch and arg1 in tables else sqlite3.SQLITE_OK
+
+    return authorize
+
+
 def _make_engine(url: str, *, foreign_keys: bool, exclusive: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -239,6 +268,13 @@ def _make_engine(url: str, *, foreign_keys: bool, exclusive: bool = False) -> En
         cur.close()
         if exclusive:
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, so DDL is inside the transaction
+
+    @event.listens_for(engine, "checkin")
+    def _no_authorizer(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        try:
+            dbapi_conn.set_authorizer(None)  # a rating session's restriction ends with its transaction
+        except sqlite3.ProgrammingError:  # a connection already closed (invalidated) needs nothing
+            pass
 
     if exclusive:
         @event.listens_for(engine, "begin")

@@ -31,6 +31,10 @@ class DuplicateCaseError(CaseError):
     """Another case already has this pseudonym."""
 
 
+class CaseInUseError(CaseError):
+    """A case cannot be deleted: a study includes it (its images and answers depend on it)."""
+
+
 class StudyStateError(StudyError):
     """The action is not allowed in the study's current phase (draft, open, closed, unblinded)."""
 

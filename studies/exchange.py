@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from studies import answer_rules
 from studies.database import Database
 from studies.errors import AnswerError, ExchangeError
 from studies.files import atomic_write_bytes, neutralise_file_times, resolve_inside, sha256_bytes
-from studies.options import InvalidReason, Scale, StudyOptions, StudyRole, StudyStatus, output_label
+from studies.options import Scale, StudyOptions, StudyRole, StudyStatus, output_label
 from studies.rating import RaterSession
 from studies.schema import (
     CommentAnswer,
@@ -140,31 +141,24 @@ def export_answers(db: Database, study_id: int, dest: Path, rater_ids: Sequence[
         uow.studies.get(study_id)
         cases = {c.id: c.code for c in uow.studies.cases(study_id)}
         rows = []
-        for rater in uow.studies.raters(study_id):
-            if rater_ids is not None and rater.id not in set(rater_ids):
-                continue
-            items = {i.id: i for i in uow.studies.items(rater.id)}
-            shown = uow.studies.item_outputs(list(items))
-            validity, ranks, scales = uow.studies.answers([s.id for s in shown])
-            comments = uow.studies.comments(list(items))
-            for s in shown:
-                item = items[s.item_id]
-                v, r, c = validity.get(s.id), ranks.get(s.id), comments.get(item.id)
-                times = [a.answered_at for a in (v, r, c) if a is not None]
-                times += [a.answered_at for a in scales.get(s.id, [])]
-                row = {"rater_uid": rater.uid, "rater_initials": rater.initials, "position": item.position,
-                       "case": cases[item.study_case_id], "label": output_label(s.slot),
-                       "output_id": s.output_id,
-                       "valid": "" if v is None else ("1" if v.valid else "0"),
-                       "invalid_reason": "" if v is None or v.reason is None else v.reason,
-                       "invalid_note": "" if v is None else v.note,
-                       "rank": "" if r is None else str(r.rank),
-                       "comment": "" if c is None else c.text,
-                       "completed": "1" if item.completed_at is not None else "",
-                       "answered_at": max(times).isoformat() if times else ""}
-                for a in scales.get(s.id, []):
-                    row[a.scale] = str(a.score)
-                rows.append(row)
+        for answer in uow.studies.answer_rows(study_id, rater_ids):
+            rater, item, s = answer.rater, answer.item, answer.shown
+            v, r, c = answer.validity, answer.rank, answer.comment
+            times = [a.answered_at for a in (v, r, c) if a is not None]
+            times += [a.answered_at for a in answer.scales]
+            row = {"rater_uid": rater.uid, "rater_initials": rater.initials, "position": item.position,
+                   "case": cases[item.study_case_id], "label": output_label(s.slot),
+                   "output_id": s.output_id,
+                   "valid": "" if v is None else ("1" if v.valid else "0"),
+                   "invalid_reason": "" if v is None or v.reason is None else v.reason,
+                   "invalid_note": "" if v is None else v.note,
+                   "rank": "" if r is None else str(r.rank),
+                   "comment": "" if c is None else c.text,
+                   "completed": "1" if item.completed_at is not None else "",
+                   "answered_at": max(times).isoformat() if times else ""}
+            for a in answer.scales:
+                row[a.scale] = str(a.score)
+            rows.append(row)
     atomic_write_bytes(Path(dest), _sheet_bytes(rows))
     return Path(dest)
 
@@ -286,25 +280,21 @@ def _merge_row(uow: UnitOfWork, options: StudyOptions, shown: RaterItemOutput, i
         if valid_text not in _TRUE | _FALSE:
             raise ExchangeError(f"{where}: 'valid' must be 1 or 0.")
         valid = valid_text in _TRUE
-        reason = row.get("invalid_reason", "").strip() or None
-        if not valid:
-            try:
-                reason = InvalidReason(reason or "").value
-            except ValueError as exc:
-                raise ExchangeError(f"{where}: an invalid output needs a reason "
-                                    f"({', '.join(r.value for r in InvalidReason)}).") from exc
-        else:
-            reason = None
         note = row.get("invalid_note", "") or ""
+        try:
+            reason = answer_rules.invalid_reason(valid, row.get("invalid_reason", "").strip() or None, note)
+        except AnswerError as exc:
+            raise ExchangeError(answer_rules.in_sheet(exc, where)) from exc
         _upsert(session, validity.get(shown.id), (valid, reason, note), at, counts,
                 lambda: ValidityAnswer(item_output_id=shown.id, valid=valid, reason=reason, note=note,
                                        answered_at=at),
                 lambda a: (a.valid, a.reason, a.note), ("valid", "reason", "note"))
     rank_text = row.get("rank", "").strip()
     if rank_text:
-        rank = _int(rank_text, where, "rank")
-        if rank < 1:
-            raise ExchangeError(f"{where}: ranks start at 1 (best).")
+        try:
+            rank = answer_rules.rank(_int(rank_text, where, "rank"))
+        except AnswerError as exc:
+            raise ExchangeError(answer_rules.in_sheet(exc, where)) from exc
         _upsert(session, ranks.get(shown.id), (rank,), at, counts,
                 lambda: RankAnswer(item_output_id=shown.id, rank=rank, answered_at=at),
                 lambda a: (a.rank,), ("rank",))
@@ -313,9 +303,10 @@ def _merge_row(uow: UnitOfWork, options: StudyOptions, shown: RaterItemOutput, i
         text = row.get(scale.value, "").strip()
         if not text:
             continue
-        score = _int(text, where, scale.value)
-        if not 1 <= score <= 5:
-            raise ExchangeError(f"{where}: {scale.value} must be 1 to 5.")
+        try:
+            score = answer_rules.score(_int(text, where, scale.value))
+        except AnswerError as exc:
+            raise ExchangeError(answer_rules.in_sheet(exc, f"{where}, {scale.value}")) from exc
         _upsert(session, current.get(scale.value), (score,), at, counts,
                 lambda: ScaleAnswer(item_output_id=shown.id, scale=scale.value, score=score, answered_at=at),
                 lambda a: (a.score,), ("score",))

@@ -13,8 +13,8 @@ from PIL import Image
 from inference.atomic import atomic_write_bytes as _atomic_write_bytes
 from inference.errors import MaskError
 from inference.hashing import sha256_of as sha256_file  # noqa: F401  (re-exported)
-from inference.io.photo import encode_mask_png as _encode_mask_png
-from inference.io.photo import load_mask
+from inference.io.mask_codec import encode_mask_png as _encode_mask_png
+from inference.io.mask_codec import load_mask
 from studies.errors import StudyError
 
 FIXED_MTIME = 946684800  # 2000-01-01 UTC: every study image carries the same file times
@@ -52,7 +52,7 @@ def encode_png(rgb: np.ndarray) -> bytes:
 
 
 def encode_mask_png(mask: np.ndarray) -> bytes:
-    """Mask PNG convention of the app (white = hole), through the one mask codec in ``inference.io``."""
+    """Mask PNG convention of the app (white = hole), through ``inference.io.mask_codec``."""
     return _encode_mask_png(mask)
 
 

@@ -59,6 +59,10 @@ class StudyOptions:
     ask_comment: bool = True
     repeat_fraction: float = 0.0  # share of cases shown a second time (intra-rater consistency)
     output_size: int = 256  # every output is stored at this square size
+    # Pairwise mode: each item shows two outputs of a case (left/right drawn at random) and the rater
+    # picks the better one; every pair of models is shown for every case. Replaces validity,
+    # ranking and scales (a comment can still be asked).
+    pairwise: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scales", tuple(Scale(s) for s in self.scales))
@@ -68,7 +72,10 @@ class StudyOptions:
             raise SetupError("The output image size must be between 32 and 2048 pixels.")
         if self.ask_ranking and not self.ask_validity:
             raise SetupError("Ranking is among valid outputs, so the validity question must be asked too.")
-        if not (self.ask_validity or self.ask_ranking or self.scales or self.ask_comment):
+        if self.pairwise and (self.ask_validity or self.ask_ranking or self.scales):
+            raise SetupError("In a pairwise study raters only pick the better of two outputs: "
+                             "leave out the validity, ranking and scale questions.")
+        if not (self.pairwise or self.ask_validity or self.ask_ranking or self.scales or self.ask_comment):
             raise SetupError("A study must ask at least one question.")
 
     def to_json(self) -> str:

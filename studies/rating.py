@@ -2,22 +2,38 @@
 
 Each ``set_*`` call is its own transaction, committed before it returns, so closing or killing
 the app never loses an answer already given; resuming starts at the first unfinished item.
-This module only uses :mod:`studies.repositories.rater`, which cannot reach the model mapping.
+This module only uses :mod:`studies.repositories.rater`'s unit of work, which cannot reach the model
+mapping (pair answers, which hold a display slot only, are read through its session). What makes an
+answer valid and a case complete is :mod:`studies.answer_rules`; a rater's PIN is checked by
+:func:`unlock_session`, the screens' way in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 
+from sqlalchemy import select
+
+from studies import answer_rules as rules
 from studies.database import Database
 from studies.errors import AnswerError, IntegrityError, StudyStateError
 from studies.files import resolve_inside, sha256_file
-from studies.options import SCALE_MAX, SCALE_MIN, InvalidReason, Scale, StudyOptions, StudyStatus, output_label
+from studies.options import InvalidReason, Scale, StudyOptions, StudyStatus, output_label
+from studies.rater_pin import PinError, verify_pin
 from studies.repositories.rater import RaterUnitOfWork
-from studies.schema import CommentAnswer, RankAnswer, RaterItem, RaterItemOutput, ScaleAnswer, ValidityAnswer, utcnow
+from studies.schema import (
+    CommentAnswer,
+    PairAnswer,
+    RankAnswer,
+    RaterItem,
+    RaterItemOutput,
+    ScaleAnswer,
+    ValidityAnswer,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +46,7 @@ class Questions:
     ask_ranking: bool
     scales: tuple[Scale, ...]
     ask_comment: bool
+    pairwise: bool = False  # two outputs (A = left, B = right); the rater picks the better one
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,7 @@ class RatingItem:
     outputs: tuple[OutputView, ...]
     comment: str
     questions: Questions
+    preferred: str | None = None  # pairwise mode: label of the output chosen as the better one
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,27 @@ class RaterSessionInfo:
     study_open: bool
     questions: Questions
     progress: Progress
+
+
+def rater_has_pin(db: Database, rater_id: int) -> bool:
+    """Whether this rater's session asks for a PIN."""
+    with RaterUnitOfWork(db) as uow:
+        return uow.raters.rater(rater_id).pin_hash is not None
+
+
+def unlock_session(db: Database, rater_id: int, pin: str | None = None, *,
+                   verify_files: bool = True) -> "RaterSession":
+    """The rater's session, if ``pin`` is theirs (or they have none); :class:`PinError` otherwise.
+
+    The rating screens start sessions only through this, so nobody answers as a rater with a PIN
+    without knowing it.
+    """
+    with RaterUnitOfWork(db) as uow:
+        rater = uow.raters.rater(rater_id)
+        if not verify_pin(pin, rater.pin_hash):
+            raise PinError(f"The PIN of {rater.name} is not correct." if pin
+                           else f"{rater.name} has a PIN: enter it to start rating.")
+    return RaterSession(db, rater_id, verify_files=verify_files)
 
 
 class RaterSession:
@@ -132,28 +171,21 @@ class RaterSession:
                     rank=None if rank is None else rank.rank,
                     scales=MappingProxyType({Scale(s.scale): s.score for s in uow.raters.scales(row.id)})))
             comment = uow.raters.comment(item.id)
+            pair = _pair_answer(uow, item.id) if options.pairwise else None
             return RatingItem(
                 position=item.position, total=total, case_code=sc.code, completed=item.completed_at is not None,
                 original_image=self._case_image(sc.original_path) if options.show_original else None,
                 masked_image=self._case_image(sc.masked_path) if options.show_masked_input else None,
                 outputs=tuple(views), comment="" if comment is None else comment.text,
-                questions=_questions(options))
+                questions=_questions(options),
+                preferred=None if pair is None else output_label(pair.preferred_slot))
 
     # ------------------------------------------------------------------ answering (one commit each)
 
     def set_validity(self, position: int, label: str, valid: bool,
                      reason: InvalidReason | str | None = None, note: str = "") -> None:
         """Mark an output valid, or invalid with a reason; an invalid output loses its rank."""
-        reason_value = None
-        if not valid:
-            if reason is None:
-                raise AnswerError("Choose why the output is not valid (blurry, anatomy, artifacts, other).")
-            try:
-                reason_value = InvalidReason(reason).value
-            except ValueError as exc:
-                raise AnswerError(f"Unknown reason {reason!r}.") from exc
-            if reason_value == InvalidReason.OTHER.value and not note.strip():
-                raise AnswerError("Describe the problem in a few words when choosing 'other'.")
+        reason_value = rules.invalid_reason(valid, reason, note)
         with RaterUnitOfWork(self.db) as uow:
             item, options, slots = self._editable(uow, position)
             if not options.ask_validity:
@@ -177,9 +209,7 @@ class RaterSession:
             item, options, slots = self._editable(uow, position)
             if not options.ask_ranking:
                 raise AnswerError("This study does not ask for a ranking.")
-            labels = [str(label).upper() for label in labels_best_first]
-            if len(set(labels)) != len(labels):
-                raise AnswerError("Each output can appear only once in the ranking.")
+            labels = rules.unique_labels(labels_best_first)
             valid_labels = set()
             for label, row in slots.items():
                 validity = uow.raters.validity(row.id)
@@ -187,9 +217,7 @@ class RaterSession:
                     raise AnswerError(f"Say whether output {label} is valid before ranking.")
                 if validity.valid:
                     valid_labels.add(label)
-            if set(labels) != valid_labels:
-                raise AnswerError("Rank all valid outputs and only those "
-                                  f"(valid: {', '.join(sorted(valid_labels)) or 'none'}).")
+            labels = rules.ranking(labels, valid_labels)
             now = utcnow()
             for rank, label in enumerate(labels, 1):
                 row = slots[label]
@@ -204,22 +232,16 @@ class RaterSession:
     def set_scale(self, position: int, label: str, scale: Scale | str, score: int) -> None:
         with RaterUnitOfWork(self.db) as uow:
             item, options, slots = self._editable(uow, position)
-            try:
-                scale_value = Scale(scale)
-            except ValueError as exc:
-                raise AnswerError(f"Unknown scale {scale!r}.") from exc
-            if scale_value not in options.scales:
-                raise AnswerError(f"This study does not ask the {scale_value.value.replace('_', ' ')} scale.")
-            if isinstance(score, bool) or int(score) != score or not SCALE_MIN <= score <= SCALE_MAX:
-                raise AnswerError(f"Scores go from {SCALE_MIN} (very good) to {SCALE_MAX} (very poor).")
+            scale_value = rules.asked_scale(scale, options)
+            value = rules.score(score)
             row = _slot(slots, label)
             answer = uow.raters.scale(row.id, scale_value.value)
             now = utcnow()
             if answer is None:
-                uow.raters.add(ScaleAnswer(item_output_id=row.id, scale=scale_value.value, score=int(score),
+                uow.raters.add(ScaleAnswer(item_output_id=row.id, scale=scale_value.value, score=value,
                                            answered_at=now))
             else:
-                answer.score, answer.answered_at = int(score), now
+                answer.score, answer.answered_at = value, now
             item.completed_at = None
             uow.commit()
 
@@ -235,29 +257,46 @@ class RaterSession:
                 answer.text, answer.answered_at = text, utcnow()
             uow.commit()
 
-    def complete(self, position: int) -> Progress:
-        """Check the item is fully answered and mark it done (a single valid output is ranked 1)."""
+    def set_preference(self, position: int, label: str) -> None:
+        """Pairwise mode: ``label`` (A = left, B = right) is the better output of the pair."""
         with RaterUnitOfWork(self.db) as uow:
             item, options, slots = self._editable(uow, position)
-            valid_rows = []
+            if not options.pairwise:
+                raise AnswerError("This study does not compare outputs in pairs.")
+            chosen = rules.preference(label, list(slots))
+            answer = _pair_answer(uow, item.id)
+            slot, now = slots[chosen].slot, utcnow()
+            if answer is None:
+                uow.raters.add(PairAnswer(item_id=item.id, preferred_slot=slot, answered_at=now))
+            else:
+                answer.preferred_slot, answer.answered_at = slot, now
+            item.completed_at = None
+            uow.commit()
+
+    def complete(self, position: int) -> Progress:
+        """Check the item is fully answered (:mod:`studies.answer_rules`) and mark it done
+        (a single valid output is ranked 1)."""
+        with RaterUnitOfWork(self.db) as uow:
+            item, options, slots = self._editable(uow, position)
+            answers = []
             for label, row in slots.items():
                 validity = uow.raters.validity(row.id)
-                if options.ask_validity and validity is None:
-                    raise AnswerError(f"Say whether output {label} is valid.")
-                is_valid = validity is None or validity.valid
-                if is_valid:
-                    valid_rows.append(row)
-                answered = {s.scale for s in uow.raters.scales(row.id)}
-                missing = [s for s in options.scales if s.value not in answered]
-                if is_valid and missing:
-                    raise AnswerError(f"Score output {label} on: {', '.join(s.value.replace('_', ' ') for s in missing)}.")
-            if options.ask_ranking:
-                if len(valid_rows) == 1 and uow.raters.rank(valid_rows[0].id) is None:
-                    uow.raters.add(RankAnswer(item_output_id=valid_rows[0].id, rank=1, answered_at=utcnow()))
-                    uow.session.flush()
-                ranks = sorted(r.rank for r in (uow.raters.rank(row.id) for row in valid_rows) if r is not None)
-                if ranks != list(range(1, len(valid_rows) + 1)):
-                    raise AnswerError("Rank all valid outputs (1 = best) before moving on.")
+                rank = uow.raters.rank(row.id)
+                answers.append(rules.OutputAnswers(
+                    label=label, valid=None if validity is None else validity.valid,
+                    rank=None if rank is None else rank.rank,
+                    scales={s.scale: s.score for s in uow.raters.scales(row.id)}))
+            valid = [a for a in answers if a.valid is not False]
+            if options.ask_ranking and len(valid) == 1 and valid[0].rank is None \
+                    and (valid[0].valid or not options.ask_validity) and not options.pairwise:
+                uow.raters.add(RankAnswer(item_output_id=slots[valid[0].label].id, rank=1, answered_at=utcnow()))
+                uow.session.flush()
+                answers = [replace(a, rank=1) if a is valid[0] else a for a in answers]
+            pair = _pair_answer(uow, item.id) if options.pairwise else None
+            problem = rules.completion_problem(
+                options, answers, None if pair is None else output_label(pair.preferred_slot))
+            if problem is not None:
+                raise AnswerError(problem)
             item.completed_at = utcnow()
             uow.commit()
             return self._progress(uow)
@@ -291,7 +330,11 @@ def _slot(slots: dict[str, RaterItemOutput], label: str) -> RaterItemOutput:
     return row
 
 
+def _pair_answer(uow: RaterUnitOfWork, item_id: int) -> PairAnswer | None:
+    return uow.session.scalar(select(PairAnswer).where(PairAnswer.item_id == item_id))
+
+
 def _questions(options: StudyOptions) -> Questions:
     return Questions(show_original=options.show_original, show_masked_input=options.show_masked_input,
                      ask_validity=options.ask_validity, ask_ranking=options.ask_ranking,
-                     scales=options.scales, ask_comment=options.ask_comment)
+                     scales=options.scales, ask_comment=options.ask_comment, pairwise=options.pairwise)

@@ -16,11 +16,13 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -87,6 +89,12 @@ class Case(Base):
     landmarks_json: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+# One case per pseudonym, compared without letter case exactly as ``CaseRepository.by_pseudonym``
+# does (SQL ``lower``). An expression index: SQLite's reflection cannot see it, so a later
+# ``batch_alter_table("cases")`` migration must create it again (tests check it exists at head).
+PSEUDONYM_INDEX = Index("uq_cases_pseudonym_lower", func.lower(Case.pseudonym), unique=True)
+
+
 class Mask(Base):
     """The painted cleft-lip mask of a case (PNG, white = hole)."""
 
@@ -116,11 +124,18 @@ class Prediction(Base):
     image_path: Mapped[str] = mapped_column(String(512))
     image_sha256: Mapped[str] = mapped_column(String(64))
     landmarks_json: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # studies.cases.mask_fingerprint of the mask the prediction was made with (None: unknown, older rows)
+    # inference.io.mask_codec.mask_sha256 of the mask the prediction was made with (None: unknown, older rows)
     mask_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # The (68, 2) photo-pixel landmarks the image was drawn from when the clinician steered it
     # (JSON; null: the network's own points). Kept so a report or study shows what was rendered.
     guide_landmarks_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The PNG at image_path is the patch the model changed, placed at box_json ([x0, y0, x1, y1], photo
+    # pixels, right/bottom exclusive) on a photo_width x photo_height photo; mask_path is the mask it was
+    # made with, cut to the box (studies.prediction_store). Null in older rows: the PNG is the whole photo.
+    box_json: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    photo_width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    photo_height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    mask_path: Mapped[str | None] = mapped_column(String(512), nullable=True)
 
 
 # --------------------------------------------------------------------------- studies
@@ -212,6 +227,9 @@ class Rater(Base):
     site: Mapped[str] = mapped_column(String(128), default="")
     seed: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # set when the orders are drawn
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Optional PIN asked when this rater's session starts (studies.rater_pin: salted scrypt), so
+    # one rater cannot answer as another on a shared computer. Never sent to another site.
+    pin_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
 
 
 class RaterItem(Base):
@@ -289,6 +307,18 @@ class CommentAnswer(Base):
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class PairAnswer(Base):
+    """Pairwise mode: which of the item's two outputs (slot 0 = left, 1 = right) the rater preferred."""
+
+    __tablename__ = "pair_answers"
+    __table_args__ = (CheckConstraint("preferred_slot IN (0, 1)", name="left_or_right"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("rater_items.id", ondelete="CASCADE"), unique=True)
+    preferred_slot: Mapped[int] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class UnblindingLog(Base):
     """Every attempt to close or unblind a study, successful or not."""
 
@@ -305,3 +335,9 @@ class UnblindingLog(Base):
 
 SEALED_TABLES = frozenset({OutputModel.__tablename__})
 """Tables that rater-facing code must never read."""
+
+CASE_STORE_TABLES = frozenset({Case.__tablename__, Mask.__tablename__, Prediction.__tablename__})
+"""The clinic's cases and case-screen predictions (with model names): what the data-folder attack reads."""
+
+RATER_HIDDEN_TABLES = SEALED_TABLES | CASE_STORE_TABLES | frozenset({StudyModel.__tablename__})
+"""What a rating session's database connection refuses to read or change (SQLite authorizer)."""

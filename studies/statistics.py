@@ -5,6 +5,9 @@ Input is a long table with one row per (rater, presentation, case, output):
 and optionally one float column per Asher-McDade scale. Main analyses use first presentations
 only (``repeat == False``); repeats feed the intra-rater agreement.
 
+Pairwise studies give a table of preferences (one row per pair: winner, loser), scored with
+Bradley-Terry (:func:`bradley_terry`).
+
 Definitions follow the paper (Chen et al., BHI 2022, Tables 3.1 and 3.2):
 valid probability = outputs of the model marked valid / outputs of the model rated;
 average ranking = mean rank (1 = best, among the valid outputs of a case) over the cases where
@@ -65,13 +68,59 @@ class AgreementResult:
 
 @dataclass(frozen=True)
 class ICCResult:
+    """Intraclass correlations of one scale with 95 % intervals from the F distribution
+    (McGraw & Wong 1996, Shrout & Fleiss 1979), each interval bounded to [-1, 1]."""
+
     scale: str
     n_targets: int
     n_raters: int
-    icc2k: float | None  # two-way random, absolute agreement, mean of k raters
+    icc2k: float | None  # two-way random, absolute agreement, mean of k raters: ICC(2,k) = ICC(A,k)
     icc2k_ci: tuple[float, float] | None
-    icc3k: float | None  # two-way mixed, consistency, mean of k raters
+    icc3k: float | None  # two-way mixed, consistency, mean of k raters: ICC(3,k) = ICC(C,k)
     icc3k_ci: tuple[float, float] | None
+    icc21: float | None = None  # one rater, absolute agreement: ICC(2,1) = ICC(A,1)
+    icc21_ci: tuple[float, float] | None = None
+    icc31: float | None = None  # one rater, consistency: ICC(3,1) = ICC(C,1)
+    icc31_ci: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class ScaleSummary:
+    """Mean Asher-McDade score of one model on one scale (1 = very good ... 5 = very poor).
+
+    Each output's scores are averaged over the raters who gave them, then over cases; the 95 %
+    interval is the t interval over the case means (cases are the independent units)."""
+
+    model: str
+    scale: str
+    n_scores: int
+    n_cases: int
+    mean: float | None
+    sd: float | None  # of the case means
+    ci_low: float | None
+    ci_high: float | None
+
+
+@dataclass(frozen=True)
+class BradleyTerryModel:
+    model: str
+    wins: int
+    comparisons: int
+    score: float | None  # log strength, mean 0 over the models; +1 = e times the odds of being preferred
+    ci_low: float | None  # bootstrap 95 % percentile interval (comparisons resampled, fixed seed)
+    ci_high: float | None
+    preference: float | None  # probability of being preferred over a model of average strength
+    preference_low: float | None
+    preference_high: float | None
+
+
+@dataclass(frozen=True)
+class BradleyTerryResult:
+    models: tuple[BradleyTerryModel, ...]
+    n_comparisons: int
+    n_bootstrap: int
+    prior: float  # pseudo-wins each way for every pair, so a model that always wins has a finite score
+    seed: int
 
 
 @dataclass(frozen=True)
@@ -186,10 +235,76 @@ def validity_agreement(ratings: pd.DataFrame) -> AgreementResult:
     return AgreementResult(_finite(kappa), len(wide), n_raters, agree)
 
 
-def scale_icc(ratings: pd.DataFrame, scale: str) -> ICCResult:
-    """ICC(2,k) and ICC(3,k) (pingouin) for one scale; targets = outputs rated by every rater."""
-    import pingouin as pg
+def icc_table(table: np.ndarray, alpha: float = 0.05) -> dict[str, tuple[float, tuple[float, float]]]:
+    """ICC(2,1), ICC(2,k), ICC(3,1), ICC(3,k) of a complete targets x raters table.
 
+    Two-way ANOVA; point estimates as Shrout & Fleiss (1979); ``1 - alpha`` intervals from the
+    F distribution as McGraw & Wong (1996, Table 7), with Satterthwaite's degrees of freedom for
+    absolute agreement. An interval end outside [-1, 1] (possible with few targets for the mean of
+    k raters, whose formula is not bounded below) is set to the bound, and so is an estimate (the
+    estimators can leave [-1, 1] when targets hardly differ). Keys: ``"2,1"``, ``"2,k"``, ``"3,1"``,
+    ``"3,k"``; a non-finite estimate is left out, an undefined interval is ``(nan, nan)``.
+    """
+    x = np.asarray(table, float)
+    n, k = x.shape
+    if n < 2 or k < 2 or not np.isfinite(x).all():
+        return {}
+    grand = x.mean()
+    ss_rows = k * ((x.mean(axis=1) - grand) ** 2).sum()
+    ss_cols = n * ((x.mean(axis=0) - grand) ** 2).sum()
+    ss_err = ((x - grand) ** 2).sum() - ss_rows - ss_cols
+    df_r, df_c, df_e = n - 1, k - 1, (n - 1) * (k - 1)
+    msr, msc, mse = ss_rows / df_r, ss_cols / df_c, max(ss_err, 0.0) / df_e
+    out: dict[str, tuple[float, tuple[float, float]]] = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        icc31 = (msr - mse) / (msr + (k - 1) * mse)
+        icc3k = (msr - mse) / msr
+        icc21 = (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n)
+        icc2k = (msr - mse) / (msr + (msc - mse) / n)
+        # consistency: F = MSR / MSE on (n - 1, (n - 1)(k - 1)) degrees of freedom
+        f_obs = msr / mse if mse > 0 else math.inf
+        f_low = f_obs / stats.f.ppf(1 - alpha / 2, df_r, df_e)
+        f_up = f_obs * stats.f.ppf(1 - alpha / 2, df_e, df_r)
+        ci31 = ((f_low - 1) / (f_low + k - 1), (f_up - 1) / (f_up + k - 1))
+        ci3k = (1 - 1 / f_low, 1 - 1 / f_up)
+        if mse == 0 and msr > 0:  # every rater gave every target the same score: perfect agreement
+            ci31 = ci3k = (1.0, 1.0)
+        # absolute agreement: Satterthwaite's df for the denominator mean square
+        a = k * icc21 / (n * (1 - icc21))
+        b = 1 + k * icc21 * (n - 1) / (n * (1 - icc21))
+        v = (a * msc + b * mse) ** 2 / ((a * msc) ** 2 / df_c + (b * mse) ** 2 / df_e)
+        if math.isfinite(v) and v > 0:
+            f_star = stats.f.ppf(1 - alpha / 2, df_r, v)
+            f_star2 = stats.f.ppf(1 - alpha / 2, v, df_r)
+            shared = k * msc + (k * n - k - n) * mse
+            ci21 = (n * (msr - f_star * mse) / (f_star * shared + n * msr),
+                    n * (f_star2 * msr - mse) / (shared + n * f_star2 * msr))
+            # the mean of k raters: Spearman-Brown of the single-rater bounds (McGraw & Wong's
+            # closed form, but defined where that form's denominator changes sign)
+            ci2k = tuple(_spearman_brown(bound, k) for bound in ci21)
+        elif mse == 0 and msr > 0:  # perfect agreement
+            ci21 = ci2k = (1.0, 1.0)
+        else:
+            ci21 = ci2k = (math.nan, math.nan)
+    for key, value, ci in (("2,1", icc21, ci21), ("2,k", icc2k, ci2k), ("3,1", icc31, ci31), ("3,k", icc3k, ci3k)):
+        value = float(value)
+        if not math.isfinite(value):
+            continue
+        low, high = (float(np.clip(c, -1.0, 1.0)) for c in ci)
+        if math.isnan(low) or math.isnan(high):  # undefined (e.g. no variation between targets)
+            low = high = math.nan
+        out[key] = (float(np.clip(value, -1.0, 1.0)), (low, high))
+    return out
+
+
+def _spearman_brown(single: float, k: int) -> float:
+    """Reliability of the mean of k raters from one rater's; -inf below -1/(k - 1)."""
+    return -math.inf if 1 + (k - 1) * single <= 0 else k * single / (1 + (k - 1) * single)
+
+
+def scale_icc(ratings: pd.DataFrame, scale: str) -> ICCResult:
+    """ICC(2,1), ICC(2,k), ICC(3,1) and ICC(3,k) of one scale (:func:`icc_table`);
+    targets = outputs scored by every rater (first presentations)."""
     data = first_presentations(check_ratings(ratings))
     if scale not in data.columns:
         return ICCResult(scale, 0, 0, None, None, None, None)
@@ -201,23 +316,128 @@ def scale_icc(ratings: pd.DataFrame, scale: str) -> ICCResult:
     n_targets = sub["target"].nunique()
     if n_raters < 2 or n_targets < 3:
         return ICCResult(scale, n_targets, n_raters, None, None, None, None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        table = pg.intraclass_corr(data=sub, targets="target", raters="rater", ratings=scale)
-    table = table.set_index("Type")
-    ci_col = "CI95%" if "CI95%" in table.columns else "CI95"
+    wide = sub.pivot_table(index="target", columns="rater", values=scale, aggfunc="mean")
+    found = icc_table(wide.to_numpy(float))
 
-    def pick(*names: str) -> tuple[float | None, tuple[float, float] | None]:
+    def pick(key: str) -> tuple[float | None, tuple[float, float] | None]:
+        if key not in found:
+            return None, None
+        value, ci = found[key]
+        return value, ci if all(map(math.isfinite, ci)) else None
+
+    icc21, ci21 = pick("2,1")
+    icc2k, ci2k = pick("2,k")
+    icc31, ci31 = pick("3,1")
+    icc3k, ci3k = pick("3,k")
+    return ICCResult(scale, n_targets, n_raters, icc2k, ci2k, icc3k, ci3k, icc21, ci21, icc31, ci31)
+
+
+def scale_summaries(ratings: pd.DataFrame, scales: tuple[str, ...],
+                    models: tuple[str, ...] | None = None) -> tuple[ScaleSummary, ...]:
+    """Mean score with a 95 % t interval per model and scale (first presentations; see ScaleSummary)."""
+    data = first_presentations(check_ratings(ratings))
+    names = models if models is not None else tuple(sorted(data["model"].unique()))
+    result = []
+    for scale in scales:
         for name in names:
-            if name in table.index:
-                value, ci = _finite(float(table.loc[name, "ICC"])), table.loc[name, ci_col]
-                bounds = (float(ci[0]), float(ci[1]))
-                return value, bounds if value is not None and all(map(math.isfinite, bounds)) else None
-        return None, None
+            rows = data.loc[data["model"] == name, ["case", scale]].dropna() if scale in data.columns \
+                else pd.DataFrame(columns=["case", scale])
+            per_case = rows.groupby("case")[scale].mean().to_numpy(float)
+            n = len(per_case)
+            mean = float(per_case.mean()) if n else None
+            sd = float(per_case.std(ddof=1)) if n > 1 else None
+            low = high = None
+            if n > 1 and sd is not None:
+                half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+                low, high = max(1.0, mean - half), min(5.0, mean + half)
+            result.append(ScaleSummary(model=name, scale=scale, n_scores=len(rows), n_cases=n, mean=mean, sd=sd,
+                                       ci_low=low, ci_high=high))
+    return tuple(result)
 
-    icc2, ci2 = pick("ICC2k", "ICC(A,k)")
-    icc3, ci3 = pick("ICC3k", "ICC(C,k)")
-    return ICCResult(scale, n_targets, n_raters, icc2, ci2, icc3, ci3)
+
+# --------------------------------------------------------------------------- pairwise comparisons
+
+
+def fit_bradley_terry(wins: np.ndarray, prior: float = 0.5, tol: float = 1e-9,
+                      max_iter: int = 10000) -> np.ndarray:
+    """Log strengths (mean 0) from ``wins[..., i, j]`` = times i was preferred over j.
+
+    Hunter's (2004) MM algorithm on the counts plus ``prior`` pseudo-wins each way for every
+    pair, which keeps a model that always (or never) wins finite and the fit defined when some
+    pair was never compared. A stack of tables (``(B, m, m)``, e.g. bootstrap replicates) is
+    fitted at once.
+    """
+    w = np.array(wins, float)
+    m = w.shape[-1]
+    w = w + prior * (1 - np.eye(m))
+    w *= 1 - np.eye(m)
+    games = w + np.swapaxes(w, -1, -2)
+    total = w.sum(axis=-1)
+    log_p = np.zeros(w.shape[:-1])
+    for _ in range(max_iter):
+        p = np.exp(log_p)
+        denom = (games / (p[..., :, None] + p[..., None, :])).sum(axis=-1)
+        new = np.log(total / denom)
+        new -= new.mean(axis=-1, keepdims=True)
+        done = np.max(np.abs(new - log_p)) < tol
+        log_p = new
+        if done:
+            break
+    return log_p
+
+
+def _logistic(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def bradley_terry(pairs: pd.DataFrame, models: tuple[str, ...] | None = None, *, n_bootstrap: int = 1000,
+                  seed: int = 20240607, prior: float = 0.5) -> BradleyTerryResult | None:
+    """Bradley-Terry scores of the models from pairwise preferences, with bootstrap 95 % intervals.
+
+    ``pairs`` has one row per answered pair: ``winner``, ``loser`` (model names) and optionally
+    ``repeat`` (repeated pairs are left out). The intervals resample the comparisons with
+    replacement (``n_bootstrap`` times, fixed ``seed``) and refit.
+    """
+    data = pairs[~pairs["repeat"].astype(bool)] if "repeat" in pairs.columns else pairs
+    data = data.dropna(subset=["winner", "loser"])
+    names = models if models is not None else tuple(sorted(set(data["winner"]) | set(data["loser"])))
+    if len(names) < 2 or data.empty:
+        return None
+    index = {name: i for i, name in enumerate(names)}
+    known = data["winner"].isin(index) & data["loser"].isin(index)
+    winners = data.loc[known, "winner"].map(index).to_numpy(int)
+    losers = data.loc[known, "loser"].map(index).to_numpy(int)
+    m, n = len(names), len(winners)
+    if n == 0:
+        return None
+
+    def counts(idx: np.ndarray) -> np.ndarray:
+        w = np.zeros((m, m))
+        np.add.at(w, (winners[idx], losers[idx]), 1.0)
+        return w
+
+    everything = np.arange(n)
+    scores = fit_bradley_terry(counts(everything), prior)
+    rng = np.random.default_rng(seed)
+    if n_bootstrap:
+        tables = np.stack([counts(rng.integers(0, n, n)) for _ in range(n_bootstrap)])
+        low, high = np.percentile(fit_bradley_terry(tables, prior), [2.5, 97.5], axis=0)
+    else:
+        low = high = np.full(m, np.nan)
+    wins = np.bincount(winners, minlength=m)
+    played = wins + np.bincount(losers, minlength=m)
+    result = []
+    for i, name in enumerate(names):
+        if not played[i]:
+            result.append(BradleyTerryModel(name, 0, 0, None, None, None, None, None, None))
+            continue
+        lo, hi = _finite(float(low[i])), _finite(float(high[i]))
+        result.append(BradleyTerryModel(
+            model=name, wins=int(wins[i]), comparisons=int(played[i]), score=float(scores[i]), ci_low=lo,
+            ci_high=hi, preference=_logistic(float(scores[i])),
+            preference_low=None if lo is None else _logistic(lo),
+            preference_high=None if hi is None else _logistic(hi)))
+    return BradleyTerryResult(models=tuple(result), n_comparisons=n, n_bootstrap=n_bootstrap, prior=prior, seed=seed)
 
 
 def intra_rater_agreement(ratings: pd.DataFrame) -> tuple[IntraRaterResult, ...]:
@@ -241,6 +461,8 @@ def intra_rater_agreement(ratings: pd.DataFrame) -> tuple[IntraRaterResult, ...]
         full = full_rankings(group)
         taus = []
         for case in cases:
+            if full.empty:  # no complete ranking (e.g. a study without ranking)
+                break
             try:
                 r1, r2 = full.loc[(rater, case, False)], full.loc[(rater, case, True)]
             except KeyError:

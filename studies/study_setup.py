@@ -1,7 +1,10 @@
 """Setting up a blinded study: cases, models, output generation, raters, opening for rating.
 
-Outputs are generated through a callable the app passes in (``generate(crop, mask, model)``),
-resized to one size, encoded identically (PNG, no metadata, uncompressed), stored under random
+Outputs are made by what the app passes in: a ``study_outputs.OutputMaker`` (the app passes
+``ServiceOutputs``, the clinic's own prediction path, so raters see the prediction the clinician
+saw for the same case, model and mask), or the older ``generate(crop, mask, model)`` callable with
+an optional ``prepare``. Every image of a case (original, masked input, each output) gets the
+same display resize, is encoded identically (PNG, no metadata, uncompressed), stored under random
 neutral ids, and the output -> model mapping is sealed with the owner's passphrase. Generation
 runs case by case with the models in random order and files written in random order; no
 per-output time is stored. Opening the study freezes the outputs and draws every rater's orders.
@@ -9,6 +12,7 @@ per-output time is stored. Opening the study freezes the outputs and draws every
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from inference.errors import InferenceError
 from studies.database import Database
 from studies.errors import PassphraseError, SetupError, StudyStateError
 from studies.files import (
@@ -32,15 +37,22 @@ from studies.files import (
 )
 from studies.options import StudyOptions, StudyRole, StudyStatus
 from studies.ordering import plan_rater_items
+from studies.pairwise import plan_pair_items
+from studies.rater_pin import hash_pin
 from studies.schema import Output, Rater, RaterItem, RaterItemOutput, Study, StudyCase, StudyModel, utcnow
 from studies.sealing import Seal, check_passphrase_strength, hash_passphrase, new_seal_salt, verify_passphrase
+from studies.study_outputs import (
+    CaseSource,
+    CropOutputs,
+    Generate,
+    OutputMaker,
+    Prepare,
+    cut,
+    display_resize,
+    mask_square,
+    resize_mask,
+)
 from studies.unit_of_work import UnitOfWork
-
-Generate = Callable[[np.ndarray, np.ndarray, str], np.ndarray]
-"""``generate(case_photo_crop RGB uint8, mask bool (True = hole), model_name) -> RGB uint8``."""
-
-Prepare = Callable[[Path, np.ndarray], tuple[np.ndarray, np.ndarray]]
-"""``prepare(photo_path, full_mask) -> (square crop RGB uint8, crop mask bool)``."""
 
 MASKED_FILL = 127  # grey shown in the hole of the "masked input" image
 
@@ -106,7 +118,8 @@ def rater_info(uow: UnitOfWork, rater: Rater) -> RaterInfo:
 def default_prepare(photo_path: Path, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Largest square of the photo centred (as far as possible) on the mask.
 
-    The app passes the face pipeline's landmark crop instead; this default needs no face detector.
+    For the ``generate`` callables of tests and tools; the app passes ``ServiceOutputs`` instead,
+    whose square is the model's face square. Needs no face detector.
     """
     try:
         with Image.open(photo_path) as img:
@@ -116,13 +129,8 @@ def default_prepare(photo_path: Path, mask: np.ndarray) -> tuple[np.ndarray, np.
     if rgb.shape[:2] != mask.shape:
         raise SetupError(f"The mask ({mask.shape[1]}x{mask.shape[0]}) does not match the photo "
                          f"({rgb.shape[1]}x{rgb.shape[0]}); repaint the mask for this case.")
-    h, w = mask.shape
-    side = min(h, w)
-    ys, xs = np.nonzero(mask)
-    cy, cx = (ys.min() + ys.max()) // 2, (xs.min() + xs.max()) // 2
-    top = int(np.clip(cy - side // 2, 0, h - side))
-    left = int(np.clip(cx - side // 2, 0, w - side))
-    return rgb[top:top + side, left:left + side].copy(), mask[top:top + side, left:left + side].copy()
+    square = mask_square(mask)
+    return cut(rgb, square), cut(mask, square)
 
 
 class StudySetup:
@@ -139,7 +147,7 @@ class StudySetup:
             raise SetupError("Give the study a title.")
         if not owner_name.strip():
             raise SetupError("Enter the name of the study owner.")
-        check_passphrase_strength(passphrase)
+        check_passphrase_strength(passphrase, context=(title, owner_name))
         options = options or StudyOptions()
         with UnitOfWork(self.db) as uow:
             study = Study(uid=secrets.token_hex(16), title=title.strip(), description=description,
@@ -197,10 +205,13 @@ class StudySetup:
 
     # ------------------------------------------------------------------ outputs
 
-    def iter_generate_outputs(self, study_id: int, generate: Generate, passphrase: str,
+    def iter_generate_outputs(self, study_id: int, generate: OutputMaker | Generate, passphrase: str,
                               prepare: Prepare | None = None) -> Iterator[GenerationProgress]:
-        """Generate every (case, model) output, yielding progress; replaces earlier outputs."""
-        prepare = prepare or default_prepare
+        """Generate every (case, model) output, yielding progress; replaces earlier outputs.
+
+        ``generate``: an ``OutputMaker`` (``ServiceOutputs``: the clinic's predictions), or a
+        ``generate(crop, mask, model)`` callable given the ``prepare`` crop at the output size.
+        """
         shuffle = secrets.SystemRandom().shuffle
         with UnitOfWork(self.db) as uow:
             study = self._draft(uow, study_id)
@@ -216,6 +227,8 @@ class StudySetup:
             self._invalidate_outputs(uow, study)
             uow.commit()
             size = options.output_size
+            maker = generate if isinstance(generate, OutputMaker) else \
+                CropOutputs(generate, prepare or default_prepare, size)
             total, done = len(models) * len(cases), 0
             for sc in cases:
                 case = uow.cases.get(sc.case_id) if sc.case_id is not None else None
@@ -223,8 +236,16 @@ class StudySetup:
                 if case is None or mask_row is None:
                     raise SetupError(f"{sc.code} has no case photo or mask.")
                 full_mask = decode_mask_png(resolve_inside(self.db.data_dir, mask_row.file_path))
-                crop, crop_mask = prepare(resolve_inside(self.db.data_dir, case.photo_path), full_mask)
-                crop, crop_mask = _resize_rgb(crop, size), _resize_mask(crop_mask, size)
+                source = CaseSource(
+                    resolve_inside(self.db.data_dir, case.photo_path), full_mask,
+                    face_box=None if case.face_box_json is None else tuple(json.loads(case.face_box_json)),
+                    landmarks=(None if case.landmarks_json is None
+                               else np.asarray(json.loads(case.landmarks_json), np.float32)))
+                try:
+                    outputs = maker.case_outputs(source)
+                except InferenceError as exc:
+                    raise SetupError(f"{sc.code}: {exc}") from exc
+                crop, crop_mask = display_resize(outputs.original, size), resize_mask(outputs.hole, size)
                 if not crop_mask.any():
                     raise SetupError(f"The mask of {sc.code} lies outside the face crop.")
                 self._store_case_images(study, sc, crop, crop_mask)
@@ -233,7 +254,7 @@ class StudySetup:
                 produced: list[tuple[int, bytes]] = []
                 for position, name in order:
                     try:
-                        image = generate(crop.copy(), crop_mask.copy(), name)
+                        image = outputs.output(name)
                     except Exception as exc:
                         raise SetupError(f"Model {name!r} failed on {sc.code}: {exc}") from exc
                     produced.append((position, encode_study_png(_check_output(image, name, size))))
@@ -263,7 +284,9 @@ class StudySetup:
 
     # ------------------------------------------------------------------ raters and opening
 
-    def add_rater(self, study_id: int, name: str, initials: str, site: str = "") -> RaterInfo:
+    def add_rater(self, study_id: int, name: str, initials: str, site: str = "",
+                  pin: str | None = None) -> RaterInfo:
+        """Add a rater; ``pin`` (optional, 4-32 characters) is then asked when their session starts."""
         name, initials = name.strip(), initials.strip().upper()
         if not name or not initials or len(initials) > 16 or len(name) > 128:
             raise SetupError("A rater needs a name and initials (at most 16 characters).")
@@ -277,7 +300,7 @@ class StudySetup:
             if any(r.initials == initials for r in uow.studies.raters(study_id)):
                 raise SetupError(f"A rater with initials {initials!r} is already in this study.")
             rater = Rater(uid=secrets.token_hex(16), study_id=study_id, name=name, initials=initials,
-                          site=site.strip(), created_at=utcnow())
+                          site=site.strip(), created_at=utcnow(), pin_hash=hash_pin(pin) if pin else None)
             uow.studies.add(rater)
             if study.status == StudyStatus.OPEN.value:
                 self._draw_orders(uow, study, rater)
@@ -363,7 +386,8 @@ class StudySetup:
         for out in uow.studies.outputs(study.id):
             by_case.setdefault(out.study_case_id, []).append(out.id)
         rater.seed = secrets.randbits(62)
-        for position, planned in enumerate(plan_rater_items(rater.seed, by_case, options.repeat_fraction), 1):
+        plan = plan_pair_items if options.pairwise else plan_rater_items
+        for position, planned in enumerate(plan(rater.seed, by_case, options.repeat_fraction), 1):
             item = RaterItem(rater_id=rater.id, position=position, study_case_id=planned.study_case_id,
                              is_repeat=planned.is_repeat)
             uow.studies.add(item)
@@ -372,25 +396,8 @@ class StudySetup:
         uow.session.flush()
 
 
-def _resize_rgb(rgb: np.ndarray, size: int) -> np.ndarray:
-    rgb = np.asarray(rgb)
-    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise SetupError(f"The face crop must be RGB uint8; got {rgb.dtype} {rgb.shape}.")
-    if rgb.shape[:2] == (size, size):
-        return rgb
-    return np.asarray(Image.fromarray(rgb).resize((size, size), Image.Resampling.LANCZOS))
-
-
-def _resize_mask(mask: np.ndarray, size: int) -> np.ndarray:
-    mask = np.asarray(mask, dtype=bool)
-    if mask.shape == (size, size):
-        return mask
-    img = Image.fromarray(mask.astype(np.uint8) * 255).resize((size, size), Image.Resampling.NEAREST)
-    return np.asarray(img) >= 128
-
-
 def _check_output(image: np.ndarray, model_name: str, size: int) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise SetupError(f"Model {model_name!r} returned {image.dtype} {image.shape}, not an RGB uint8 image.")
-    return _resize_rgb(image, size)
+    return display_resize(image, size)

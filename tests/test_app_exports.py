@@ -67,6 +67,45 @@ def _pdf_text(path: Path) -> str:
                                    check=True).stdout.split())
 
 
+def _pdf_page(path: Path, page: int = 1, dpi: int = 50) -> np.ndarray:
+    """Page ``page`` of a PDF rendered by poppler as RGB uint8."""
+    import io
+    import subprocess
+
+    png = subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", str(page), "-l", str(page), str(path)],
+                         capture_output=True, check=True).stdout
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def _photo_colour_share(page: np.ndarray, photo: np.ndarray) -> float:
+    """Share of the page's pixels whose colour (in 16-level bins) is one of the photo's common tinted colours.
+
+    Greys are left out, so black text and white paper never count as the photo.
+    """
+    def bins(rgb: np.ndarray) -> np.ndarray:
+        q = rgb.reshape(-1, 3).astype(int) // 16
+        return (q[:, 0] * 16 + q[:, 1]) * 16 + q[:, 2]
+
+    counts = np.bincount(bins(photo), minlength=4096)
+    levels = np.stack(np.unravel_index(np.arange(4096), (16, 16, 16)), axis=1)
+    tinted = levels.max(axis=1) - levels.min(axis=1) >= 2
+    common = (counts > 0.001 * counts.sum()) & tinted
+    return float(common[bins(page)].mean())
+
+
+def _check_report_pdf(path: Path, photo: np.ndarray, *texts: str) -> None:
+    """The report reads as text and its first page shows the photo, not a blank or broken page."""
+    text = _pdf_text(path)
+    for expected in texts:
+        assert expected in text, (expected, text[:500])
+    page = _pdf_page(path)
+    assert page.shape[0] > page.shape[1] > 300                      # a portrait page
+    ink = np.any(page < 235, axis=2)
+    assert 0.05 < ink.mean() < 0.9, ink.mean()                      # neither blank nor a solid block
+    assert _photo_colour_share(page, photo) > 0.05                  # the photo's skin and lip colours are on it
+    assert _photo_colour_share(np.where(ink[..., None], 0, 255).astype(np.uint8), photo) == 0  # text alone: none
+
+
 def test_dicom_export_of_a_png_case_carries_the_pseudonym(qtbot, window, utkface_paths, tmp_path):
     import pydicom
 
@@ -102,6 +141,10 @@ def test_report_of_a_classical_and_of_a_neural_prediction(qtbot, window, utkface
     assert window.export_report(out), window.prompts.errors
     qtbot.waitUntil(lambda: not window.tasks.busy, timeout=WAIT_MS)
     assert out.read_bytes().startswith(b"%PDF"), window.prompts.errors
+    if not (shutil.which("pdftotext") and shutil.which("pdftoppm")):
+        pytest.skip("Debian poppler-utils is not installed: the reports' text and pages are not checked")
+    _check_report_pdf(classical, rgb, "CL-777", "Telea")
+    _check_report_pdf(out, rgb, "CL-777")
 
 
 def test_copy_prediction_puts_the_full_image_on_the_clipboard(qtbot, window, utkface_paths, tmp_path):
@@ -112,6 +155,20 @@ def test_copy_prediction_puts_the_full_image_on_the_clipboard(qtbot, window, utk
     window.copy_prediction()
     image = QApplication.clipboard().image()
     assert (image.width(), image.height()) == (400, 400)
+    from app.canvas.images import qimage_to_rgb
+
+    stored = np.asarray(Image.open(window.state.current_prediction.image_path).convert("RGB"))
+    copied = qimage_to_rgb(image)
+    marked = np.any(copied != stored, axis=2)                       # the research mark, bottom right only
+    assert marked[-30:, -200:].any() and not marked[:-40].any() and not marked[:, :150].any()
+    repaired = np.any(stored != rgb, axis=2)                        # the prediction, not the photo
+    assert 0 < repaired.mean() < 0.25 and repaired[200:].sum() > 0.9 * repaired.sum()  # around the mouth
+    assert np.array_equal(copied[:-40][repaired[:-40]], stored[:-40][repaired[:-40]])
+    # Without the mark the clipboard holds the stored prediction, pixel for pixel.
+    window.settings = window.settings.with_changes(research_mark=False)
+    QApplication.clipboard().clear()
+    window.copy_prediction()
+    assert np.array_equal(qimage_to_rgb(QApplication.clipboard().image()), stored)
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="Debian poppler-utils is not installed")

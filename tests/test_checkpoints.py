@@ -51,6 +51,34 @@ def test_pickle_files_are_never_loaded(tmp_path):
         load_checkpoint(tmp_path)
 
 
+@pytest.mark.parametrize("zipped", [True, False], ids=["torch-zip", "bare-pickle"])
+def test_pickle_named_model_safetensors_is_refused_without_unpickling(tmp_path, monkeypatch, zipped):
+    """A pickle renamed model.safetensors, even with a card whose hash matches it, is never unpickled."""
+    import pickle
+
+    from inference.hashing import sha256_of
+
+    torch.save(NCLGMTGenerator(width=0.25).state_dict(), tmp_path / WEIGHTS_FILE,
+               _use_new_zipfile_serialization=zipped)
+    (tmp_path / CARD_FILE).write_text(json.dumps({**CARD, "weights_sha256": sha256_of(tmp_path / WEIGHTS_FILE)}))
+
+    def no_unpickling(*_args, **_kwargs):
+        raise AssertionError("the loader tried to unpickle the weights")
+
+    monkeypatch.setattr(torch, "load", no_unpickling)
+    monkeypatch.setattr(pickle, "load", no_unpickling)
+    monkeypatch.setattr(pickle, "loads", no_unpickling)
+    with pytest.raises(CheckpointError, match="PyTorch pickle, not a safetensors file"):
+        load_checkpoint(tmp_path)
+
+
+def test_truncated_safetensors_header_is_a_typed_error(tmp_path):
+    save_checkpoint(NCLGMTGenerator(width=0.25), tmp_path, CARD)
+    (tmp_path / WEIGHTS_FILE).write_bytes((tmp_path / WEIGHTS_FILE).read_bytes()[:5])
+    with pytest.raises(CheckpointError, match="not a safetensors file"):
+        load_checkpoint(tmp_path)
+
+
 def test_neural_model_without_weights_is_refused(weights_home):
     spec = registry.get_spec("nclg-mt-lite")
     assert not spec.weights_status().available

@@ -322,8 +322,74 @@ def test_minimal_study_without_references_ranking_or_scales(qtbot, tmp_path: Pat
 def test_rating_screen_code_only_uses_the_rater_session() -> None:
     """The screen's modules never touch the owner-side services or the sealed mapping."""
     folder = Path(__file__).resolve().parents[1] / "app" / "rating"
-    for name in ("rating_window.py", "output_card.py", "ranking.py", "outputs_area.py", "image_view.py"):
+    for name in ("rating_window.py", "pairwise_window.py", "output_card.py", "ranking.py", "outputs_area.py",
+                 "image_view.py"):
         source = (folder / name).read_text()
         for banned in ("UnitOfWork", "output_models", "OutputModel", "sealed", "StudySetup", "analysis",
                        "revealed_model", "image_path.name", "image_path.stem"):
             assert banned not in source, (name, banned)
+
+
+# --------------------------------------------------------------------------- issue 13: size, scales, PIN
+
+
+def test_up_down_stop_at_the_first_and_last_scale_with_a_clear_mark(qtbot, study, tmp_path: Path) -> None:
+    db, _, raters = study
+    w = open_window(qtbot, db, raters[0])
+    card = w.cards[0]
+    assert w.active_scale == 0 and card.active_scale == 0
+    assert card.scale_markers[0].text() == "▶" and card.scale_rows[0].property("active") == "true"
+    assert all(c.active_scale is None for c in w.cards[1:])  # only the selected output shows the mark
+    press(qtbot, w, Qt.Key.Key_Up)  # already the first: stays there (no wrap to the last)
+    assert w.active_scale == 0 and "first scale" in w.message.text()
+    press(qtbot, w, Qt.Key.Key_Down)
+    assert w.active_scale == 1 and card.scale_markers[1].text() == "▶" and not card.scale_markers[0].text()
+    press(qtbot, w, Qt.Key.Key_Down)  # the last (of two): stays there
+    assert w.active_scale == 1 and "last scale" in w.message.text()
+    assert card.scale_rows[1].property("active") == "true" and card.scale_rows[0].property("active") == "false"
+    press(qtbot, w, "3", Qt.KeyboardModifier.ControlModifier)
+    assert stored(db, raters[0], 1)["A"].scales == {Scale.VERMILION_BORDER: 3}
+    press(qtbot, w, "2")  # the mark follows the selected output, on the same scale
+    assert w.cards[1].active_scale == 1 and card.active_scale is None
+    screenshot(w, f"{SHOTS}_07_scale_mark", tmp_path)
+
+
+def test_window_uses_the_screen_and_one_output_alone_uses_the_whole_window(qtbot, tmp_path: Path) -> None:
+    db, _, raters = build_open_study(tmp_path, n_cases=1, n_raters=1, options=OPTIONS, models=("nclg-mt", "opencv-ns"))
+    w = open_window(qtbot, db, raters[0])
+    free = w.screen().availableGeometry()
+    assert w.width() >= min(free.width() * 0.9, 1024) and w.height() >= min(free.height() * 0.85, 700)
+    w.resize(1920, 1080)
+    qtbot.waitUntil(lambda: w.outputs_area.width() > 1300)
+    two = w.cards[0].view.width()
+    # two outputs on a wide window: the panel moves beside them, each image takes a large share of the width
+    assert w.outputs_area.placement.footer == "side" and two > 0.3 * w.width()
+    press(qtbot, w, "f")
+    assert w.focus_mode and not w.refs_panel.isVisible() and not w.footer.isVisible()
+    assert not w.cards[1].isVisible() and w.cards[0].controls_beside()
+    one = w.cards[0].view.width()
+    assert one > 1.3 * two and one > w.height() * 0.7  # the single output fills the window's height
+    screenshot(w, f"{SHOTS}_08_single_full_window", tmp_path)
+    press(qtbot, w, "f")
+    assert w.refs_panel.isVisible() and w.footer.isVisible() and w.cards[1].isVisible()
+    assert not w.cards[0].controls_beside() and w.cards[0].view.width() == two
+    press(qtbot, w, "f")
+    press(qtbot, w, "c")  # the comment is in the hidden panel: the full view steps aside for it
+    assert not w.focus_mode and w.comment.hasFocus()
+    db.close()
+
+
+def test_a_rater_with_a_pin_cannot_be_answered_for_without_it(qtbot, study) -> None:
+    from studies.rater_pin import PinError
+    from studies.study_setup import StudySetup
+
+    db, study_id, raters = study
+    pinned = StudySetup(db).add_rater(study_id, "Dr Pin", "DP", pin="2468")
+    with pytest.raises(PinError, match="enter it"):
+        RatingWindow(db, pinned.id)
+    with pytest.raises(PinError, match="not correct"):
+        RatingWindow(db, pinned.id, pin="1357")
+    assert not RaterSession(db, pinned.id).progress().completed
+    w = RatingWindow(db, pinned.id, pin="2468")
+    qtbot.addWidget(w)
+    assert w.info.initials == "DP"

@@ -52,8 +52,11 @@ class StudyDialogs(RecordingPrompts):
     def ask_passphrase(self, title: str, label: str) -> str | None:
         return self.passphrases.pop(0) if self.passphrases else None
 
-    def choose_item(self, title: str, label: str, items) -> int | None:  # noqa: ANN001
+    offered: list[int] = field(default_factory=list)  # the item each list opened on
+
+    def choose_item(self, title: str, label: str, items, current: int = 0) -> int | None:  # noqa: ANN001
         self.questions.append((title, "\n".join(items)))
+        self.offered.append(current)
         return self.choices.pop(0) if self.choices else None
 
     def choose_folder(self, title: str) -> Path | None:
@@ -278,3 +281,92 @@ def test_entry_point_opens_the_window_for_app_settings(qtbot, data_dir: Path) ->
     assert isinstance(window, StudiesWindow) and window.isVisible()
     assert window.context.device == "cpu" and window.context.clinic_name == "Clinic"
     assert window.table.rowCount() == 0 and "No study yet" in window.heading.text()
+
+
+# --------------------------------------------------------------------------- issue 13: rater PIN, pairwise
+
+
+def add_rater_with_pin(name: str, initials: str, pin: str, again: str | None = None):
+    def handler(dialog: QDialog) -> bool:
+        assert isinstance(dialog, RaterDialog)
+        dialog.name.setText(name)
+        dialog.initials.setText(initials)
+        dialog.pin.setText(pin)
+        dialog.pin2.setText(pin if again is None else again)
+        dialog.accept()
+        return dialog.result() == QDialog.DialogCode.Accepted
+    return handler
+
+
+def test_rater_dialog_refuses_pins_that_differ_or_are_too_short(qtbot, tmp_path: Path) -> None:
+    dialog = RaterDialog()
+    qtbot.addWidget(dialog)
+    dialog.name.setText("Dr Ada Rater")
+    dialog.initials.setText("AR")
+    dialog.pin.setText("2468")
+    dialog.pin2.setText("2469")
+    dialog.show()
+    dialog.accept()
+    assert dialog.isVisible() and "differ" in dialog.problem.text()
+    screenshot(dialog, "studies_05_rater_pin_refused", tmp_path)
+    dialog.pin.setText("12")
+    dialog.pin2.setText("12")
+    dialog.accept()
+    assert dialog.isVisible() and "4 to 32" in dialog.problem.text()
+    dialog.pin.setText("")
+    dialog.pin2.setText("")
+    dialog.accept()
+    assert dialog.result() == QDialog.DialogCode.Accepted and dialog.chosen_pin() is None
+
+
+def test_start_rating_offers_the_chosen_rater_and_asks_their_pin(qtbot, data_dir: Path, tmp_path: Path) -> None:
+    prompts = StudyDialogs(handlers=[fill_new_study("With PINs", n_cases=1), wait_for_generation(qtbot)],
+                           confirms=[True])
+    w = make_window(qtbot, data_dir, prompts, generation=lambda ctx, study: (lambda crop, hole, m: crop, None))
+    w.new_study()
+    prompts.handlers = [add_rater("Dr Ada Rater", "AR"), add_rater_with_pin("Dr Ben Rater", "BR", "2468")]
+    w.add_rater()
+    w.add_rater()
+    assert w.raters.item(1, 0).text().endswith("[PIN]") and not w.raters.item(0, 0).text().endswith("[PIN]")
+    prompts.confirms = [True]
+    w.open_study()
+    w.raters.selectRow(1)  # the owner picks Ben in the table: "Who is rating?" opens on him
+    prompts.choices, prompts.passphrases = [1], ["1357"]
+    assert w.start_rating() is None
+    assert prompts.offered[-1] == 1 and "not correct" in prompts.errors[-1][1]
+    prompts.choices, prompts.passphrases = [1], [None]  # cancelling the PIN starts nothing
+    assert w.start_rating() is None
+    prompts.choices, prompts.passphrases = [1], ["2468"]
+    rating = w.start_rating()
+    assert isinstance(rating, RatingWindow) and rating.info.initials == "BR"
+    rating.close()
+    w.raters.clearSelection()
+    prompts.choices = [0]  # no row chosen: the list opens on whoever rated last here
+    ada = w.start_rating()
+    assert prompts.offered[-1] == 1 and isinstance(ada, RatingWindow) and ada.info.initials == "AR"
+    ada.close()
+
+
+def test_a_pairwise_study_from_the_dialog_to_its_screen(qtbot, data_dir: Path) -> None:
+    from app.rating.pairwise_window import PairwiseRatingWindow
+
+    def pairwise(dialog: QDialog) -> bool:
+        dialog.pairwise.setChecked(True)
+        assert not dialog.ask_validity.isEnabled() and not dialog.ask_ranking.isChecked()
+        assert not any(box.isEnabled() or box.isChecked() for box in dialog.scales.values())
+        return fill_new_study("Pairs", n_cases=2)(dialog)
+
+    prompts = StudyDialogs(handlers=[pairwise, wait_for_generation(qtbot)], confirms=[True])
+    w = make_window(qtbot, data_dir, prompts, generation=lambda ctx, study: (lambda crop, hole, m: crop, None))
+    w.new_study()
+    [study] = w.studies()
+    assert study.options.pairwise and not study.options.scales and "pairwise comparison" in w.details.text()
+    prompts.handlers = [add_rater("Dr Ada Rater", "AR")]
+    w.add_rater()
+    prompts.confirms = [True]
+    w.open_study()
+    assert w.buttons["rate"].isEnabled() and not w.buttons["export_package"].isEnabled()
+    prompts.choices = [0]
+    screen = w.start_rating()
+    assert isinstance(screen, PairwiseRatingWindow) and screen.item.total == 2  # 2 cases x 1 pair
+    screen.close()

@@ -57,7 +57,7 @@ def test_generation_reports_progress_and_stores_same_size_outputs(env) -> None:
 
 def test_setup_errors_are_clear(env, tmp_path: Path) -> None:
     db, store, setup, study_id, cases = env
-    with pytest.raises(PassphraseError, match="at least 8"):
+    with pytest.raises(PassphraseError, match="at least 10"):
         setup.create_study("T", "Owner", "short")
     photo, _ = make_photo(tmp_path, 0)
     no_mask = store.create_case("no mask", photo)

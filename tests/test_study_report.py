@@ -121,3 +121,49 @@ def test_ranking_interval_is_a_t_interval() -> None:
     low, high = ranking_interval(s)
     assert (low + high) / 2 == pytest.approx(1.5) and high - low == pytest.approx(2 * 2.2622 * 0.5 / 10**0.5, 1e-3)
     assert ranking_interval(summary("net", 1, 1, 1.0, ranked=1)) is None
+
+
+# --------------------------------------------------------------------------- issue 13
+
+
+@needs_poppler
+def test_report_has_scale_means_comments_examples_and_bounded_icc_intervals(study, tmp_path: Path) -> None:
+    from studies.reports.study_report import BT_HEADER, MODEL_HEADER
+
+    _, _, analysis = study
+    out = build_study_report(analysis, tmp_path / "study.pdf")
+    text = _run("pdftotext", "-layout", out, "-").replace("\u00a0", " ")
+    flat = " ".join(text.split())
+    for heading in ("Asher-McDade scales per model", "Rater comments per model", "Example outputs"):
+        assert heading in flat, heading
+    for m in analysis.scale_means:
+        if m.mean is not None and m.ci_low is not None:
+            assert f"{m.mean:.2f} [{m.ci_low:.2f}, {m.ci_high:.2f}]" in flat, m
+    for r in analysis.scale_icc:
+        for ci in (r.icc21_ci, r.icc2k_ci, r.icc3k_ci):
+            assert ci is not None and -1 <= ci[0] <= ci[1] <= 1
+            assert f"[{ci[0]:.2f}, {ci[1]:.2f}]" in flat
+    # header words are never split inside a word (each prints whole somewhere in the text)
+    words = set(flat.split())
+    for header in (MODEL_HEADER, ["ICC(2,1) one rater", "ICC(2,k) mean of raters", "ICC(3,k) consistency"]):
+        for word in " ".join(header).replace("\u00a0", " ").split():
+            assert word in words, word
+    assert not set(BT_HEADER) & {line.strip() for line in text.splitlines()}  # a ranking study has no pairs table
+    images = _run("pdfimages", "-list", out).splitlines()[2:]
+    assert len(images) >= len(analysis.models) * 2  # two example outputs per model (plus the inputs)
+
+
+def test_fitted_table_breaks_headers_only_between_words() -> None:
+    from studies.reports.study_report import _text_width, fitted_table
+
+    header = ["Model", "Rated", "95\u00a0%\u00a0CI (Wilson)", "Average ranking ± SD of everything"]
+    rows = [["nclg-mt", "12", "76–100 %", "1.00 ± 0.00"]]
+    for width in (500.0, 300.0, 200.0):
+        table = fitted_table(header, rows, width)
+        widths = table._colWidths  # noqa: SLF001 - reportlab keeps them here
+        assert sum(widths) == pytest.approx(width, abs=1) or sum(widths) > width  # never narrower than the words
+        for col, cell in enumerate(table._cellvalues[0]):  # noqa: SLF001
+            for line in cell.text.split("<br/>"):
+                plain = line.replace("&amp;", "&")
+                assert _text_width(plain, True) <= widths[col] - 12 + 0.5, (width, plain)
+        assert "95\u00a0%\u00a0CI" in table._cellvalues[0][2].text  # noqa: SLF001 - kept on one line

@@ -21,14 +21,18 @@ def test_shipped_configs_load_with_paper_weights(name: str) -> None:
     assert config.optim.betas == (0.0, 0.9) and config.optim.decay == 0.78
 
 
-@pytest.mark.parametrize("name", ["nclg-mt-lite", "nclg-mt-lite-infant"])
-def test_lip_prior_configs_keep_the_paper_weights_but_the_landmark_term(name: str) -> None:
-    """Stage 3 changes the landmark loss (mean point distance, not the paper's L2) and nothing else of it."""
+@pytest.mark.parametrize(("name", "adversarial", "mode"), [("nclg-mt-lite", 0.02, "hole"),
+                                                           ("nclg-mt-lite-infant", 0.01, "image")])
+def test_lip_prior_configs_keep_the_paper_weights_but_the_documented_terms(name: str, adversarial: float,
+                                                                            mode: str) -> None:
+    """Stage 3 changes the landmark loss (mean point distance, not the paper's L2); its continuation from
+    step 600 also makes the adversarial term hole-aware and doubles it (the config's header says why)."""
     from training.config import generator_kwargs
 
     config = load_config(CONFIGS / f"{name}.toml")
     assert config.name == name
-    assert (config.loss.adversarial, config.loss.tv, config.loss.perceptual, config.loss.style) == (0.01, 0.1, 0.1, 0.1)
+    assert (config.loss.adversarial, config.loss.adversarial_mode) == (adversarial, mode)
+    assert (config.loss.tv, config.loss.perceptual, config.loss.style) == (0.1, 0.1, 0.1)
     assert config.loss.landmark_mode == "l1" and config.optim.betas == (0.0, 0.9)
     assert generator_kwargs(config) == {"width": 0.25, "coarse_fill": "lip_prior", "landmark_head": "heatmap",
                                         "landmark_sigma": 1.5}

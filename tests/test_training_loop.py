@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,6 +35,7 @@ def test_few_steps_decrease_reconstruction_loss(setup, tmp_path: Path) -> None:
 
 def test_train_writes_loadable_checkpoint_and_resume_continues(setup, tmp_path: Path) -> None:
     from inference.checkpoints import load_checkpoint
+    from inference.io.mask_codec import MASK_FILE_CONVENTION
     from inference.models.nclg_mt import NCLGMTGenerator
     from training.export import export_run
     from training.loop import Trainer
@@ -40,8 +43,19 @@ def test_train_writes_loadable_checkpoint_and_resume_continues(setup, tmp_path: 
     config = tiny_config(*setup)
     run = tmp_path / "run"
     trainer = Trainer(config, run, resume=False, device=torch.device("cpu"), progress=False)
+    g_before = {k: v.clone() for k, v in trainer.g.state_dict().items()}
+    d_before = {k: v.clone() for k, v in trainer.d.state_dict().items()}
     result = trainer.train(2)
     assert result.step == 2 and (run / "state.pt").is_file() and (run / "log.csv").is_file()
+    # the loop really trains: both networks' weights moved, and every logged loss is a finite number
+    assert not torch.equal(g_before["to_rgb.1.weight"], trainer.g.state_dict()["to_rgb.1.weight"])
+    assert any(not torch.equal(v, trainer.d.state_dict()[k]) for k, v in d_before.items())
+    assert math.isfinite(result.first_loss) and math.isfinite(result.last_loss)
+    with (run / "log.csv").open(newline="") as fh:
+        logged = list(csv.DictReader(fh))
+    assert [int(r["step"]) for r in logged] == [1, 2]
+    assert all(math.isfinite(float(r[k])) for r in logged for k in ("g_total", "l1", "d_loss"))
+    assert logged[1]["val_psnr"] and math.isfinite(float(logged[1]["val_psnr"]))
     assert (run / "samples" / "step_0000002.png").is_file()
 
     resumed = Trainer(config, run, resume=True, device=torch.device("cpu"), progress=False)
@@ -55,6 +69,8 @@ def test_train_writes_loadable_checkpoint_and_resume_continues(setup, tmp_path: 
     state, card = load_checkpoint(folder)
     assert card["training"]["steps"] == 3 and len(card["training"]["history"]) == 2 and card["architecture"]["kwargs"] == {"width": 0.125, "coarse_fill": "none"}
     assert card["preprocessing"]["mask_polarity"].startswith("1 = hole")
+    assert card["preprocessing"]["mask_file"] == MASK_FILE_CONVENTION
+    assert "white (grey >= 128) = hole" in MASK_FILE_CONVENTION
     net = NCLGMTGenerator(**card["architecture"]["kwargs"])
     net.load_state_dict(state, strict=True)
     for key, value in resumed.g_ema.state_dict().items():  # the export holds the averaged weights
@@ -62,6 +78,27 @@ def test_train_writes_loadable_checkpoint_and_resume_continues(setup, tmp_path: 
     raw, _ = load_checkpoint(export_run(run, tmp_path / "raw", "nclg-mt-lite", weights="raw"))
     assert all(torch.equal(v, raw[k]) for k, v in resumed.g.state_dict().items())
     assert not all(torch.equal(v, raw[k]) for k, v in state.items())
+
+
+def test_validation_scores_are_the_evaluators(setup, tmp_path: Path) -> None:
+    """val_psnr / val_l1 / val_nme are the evaluation's numbers for the same composites."""
+    from training.evaluation.metrics import score_pair
+    from training.evaluation.structure import landmark_nme
+    from training.loop import Trainer
+    from training.samples import to_uint8
+
+    trainer = Trainer(tiny_config(*setup), tmp_path / "run", resume=False, device=torch.device("cpu"), progress=False)
+    psnr, l1, _ = trainer.validate()
+    image, hole, lm = trainer._val_batch
+    with torch.no_grad():
+        out, lm_pred = trainer.generator_for_eval().eval()(image, hole)
+    composites, truths = to_uint8(out * hole + image * (1 - hole)), to_uint8(image)
+    scores = [score_pair(c, t) for c, t in zip(composites, truths)]
+    assert psnr == pytest.approx(sum(s.psnr for s in scores) / len(scores), abs=1e-9)
+    assert l1 == pytest.approx(sum(s.l1 for s in scores) / len(scores), abs=1e-9)
+    size = image.shape[-1]
+    nme = [landmark_nme(p * size, t * size)[0] for p, t in zip(lm_pred.numpy(), lm.numpy())]
+    assert trainer.last_val_nme == pytest.approx(sum(nme) / len(nme), rel=1e-5)
 
 
 def test_fresh_ignores_existing_state(setup, tmp_path: Path) -> None:

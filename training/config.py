@@ -64,10 +64,36 @@ class TrainConfig:
     guide_jitter: float = 0.01    # standard deviation of that jitter, in crop widths
 
 
+#: What ``python -m training train`` can train: our network, or one of the thesis's comparison networks
+#: (``training.comparison``: EdgeConnect, LaFIn, CTSDG).
+ARCHITECTURES = ("nclg-mt", "edgeconnect", "lafin", "ctsdg")
+NCLG_MT = "nclg-mt"
+
+
+@dataclass(frozen=True)
+class ComparisonConfig:
+    """A comparison network's own settings (``architecture`` other than "nclg-mt"); the defaults are its paper's.
+
+    ``[loss]`` and the learning rates of ``[optim]`` are NCLG-MT's and are refused for these networks;
+    ``optim.decay`` / ``decay_every`` (the step schedule) apply to every architecture.
+    """
+
+    lr: float | None = None       # generator learning rate; unset: the paper's (EdgeConnect, LaFIn 1e-4; CTSDG 2e-4)
+    d_lr_ratio: float = 0.1       # discriminator learning rate over the generator's (a tenth in all three papers)
+    betas: tuple[float, float] = (0.0, 0.9)
+    gan: str = "nsgan"            # "nsgan": the papers' log loss; "hinge": ours
+    phase: str = "separate"       # EdgeConnect only: "separate" (the two stages apart) or "joint" (end to end)
+    guide: str = "truth"          # LaFIn only: the generator draws from the "truth" or the "predicted" landmarks
+    network: dict[str, Any] = field(default_factory=dict)   # constructor arguments (blocks, depth, landmark_sigma, sigma)
+    weights: dict[str, float] = field(default_factory=dict)  # loss weights that differ from the paper's, by name
+    compared_with: str = "nclg-mt-lite"  # the NCLG-MT model whose protocol it shares (written into the card)
+
+
 @dataclass(frozen=True)
 class Config:
     name: str
     model: str = "nclg-mt-lite"
+    architecture: str = NCLG_MT   # "nclg-mt" (ours) or a comparison network: "edgeconnect", "lafin", "ctsdg"
     width: float = 0.25
     coarse_fill: str = "none"     # "harmonic": the hole enters as a membrane fill and the network draws a correction;
                                   # "lip_prior": that fill plus the mean mouth-and-nose detail warped to the landmarks
@@ -81,6 +107,12 @@ class Config:
     loss: LossWeights = field(default_factory=LossWeights)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    comparison: ComparisonConfig = field(default_factory=ComparisonConfig)
+
+    @property
+    def is_comparison(self) -> bool:
+        """Whether this run trains a comparison network (``training.comparison``) rather than NCLG-MT."""
+        return self.architecture != NCLG_MT
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,7 +124,7 @@ class Config:
 def _flatten(d: dict, prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in d.items():
-        if isinstance(v, dict) and k != "mix":
+        if isinstance(v, dict) and k not in ("mix", "network", "weights"):
             out.update(_flatten(v, f"{prefix}{k}."))
         else:
             out[f"{prefix}{k}"] = v
@@ -112,7 +144,8 @@ def _build(cls: type, values: dict[str, Any], section: str) -> Any:
     return cls(**values)
 
 
-SECTIONS = {"data": DataConfig, "masks": MaskConfig, "loss": LossWeights, "optim": OptimConfig, "train": TrainConfig}
+SECTIONS = {"data": DataConfig, "masks": MaskConfig, "loss": LossWeights, "optim": OptimConfig, "train": TrainConfig,
+            "comparison": ComparisonConfig}
 
 
 def config_from_dict(raw: dict[str, Any]) -> Config:
@@ -125,7 +158,55 @@ def config_from_dict(raw: dict[str, Any]) -> Config:
     if unknown:
         raise ConfigError(f"Unknown top-level keys: {', '.join(sorted(unknown))}.")
     _check_choices(parts["loss"])
-    return Config(**raw, **parts)
+    config = Config(**raw, **parts)
+    check_architecture(config)
+    return config
+
+
+def check_architecture(config: Config) -> None:
+    """Refuse settings that do not apply to the architecture being trained (raises ``ConfigError``).
+
+    A comparison network has no landmark head on a shared encoder (``landmark_warmup``), no image
+    branch guided by a share of true landmarks (``guide_truth``; LaFIn's generator is guided by
+    ``[comparison] guide``), no coarse fill, and none of NCLG-MT's loss weights or learning rates.
+    """
+    arch = config.architecture
+    if arch not in ARCHITECTURES:
+        raise ConfigError(f"architecture = {arch!r}: use one of {', '.join(ARCHITECTURES)}.")
+    if not config.is_comparison:
+        if config.comparison != ComparisonConfig():
+            raise ConfigError("[comparison] applies only to the comparison networks (architecture = "
+                              f"{', '.join(repr(a) for a in ARCHITECTURES[1:])}), not to {NCLG_MT}.")
+        return
+    refused = {
+        "train.landmark_warmup": (config.train.landmark_warmup != 0,
+                                  f"warms up NCLG-MT's landmark head on its frozen shared encoder; {arch} has no such "
+                                  "head"),
+        "train.guide_truth": (config.train.guide_truth != 0,
+                              f"guides NCLG-MT's image branch with a share of true landmarks; {arch} has no such branch"
+                              + (" (LaFIn's generator is guided by [comparison] guide)" if arch == "lafin" else "")),
+        "coarse_fill": (config.coarse_fill != "none", f"is a coarse stage of NCLG-MT; {arch} has none"),
+        "landmark_head": (config.landmark_head != "paper", f"is NCLG-MT's landmark head; {arch} has none"),
+        "landmark_sigma": (config.landmark_sigma != 0,
+                           "is NCLG-MT's landmark feedback" + (" (LaFIn's is [comparison] network = "
+                                                               "{ landmark_sigma = ... })" if arch == "lafin" else "")),
+        "lip_prior": (bool(config.lip_prior), f"is NCLG-MT's lip template; {arch} has none"),
+        "[loss]": (config.loss != LossWeights(), f"holds NCLG-MT's loss weights; {arch}'s are [comparison] weights"),
+        "optim.g_lr / d_lr / betas": (
+            (config.optim.g_lr, config.optim.d_lr, tuple(config.optim.betas))
+            != (OptimConfig.g_lr, OptimConfig.d_lr, OptimConfig.betas),
+            f"are NCLG-MT's learning rates; {arch}'s are [comparison] lr, d_lr_ratio and betas"),
+    }
+    for key, (is_set, why) in refused.items():
+        if is_set:
+            raise ConfigError(f"{key} {why}: remove it from the {arch} configuration.")
+    comparison = config.comparison
+    if comparison.phase != "separate" and arch != "edgeconnect":
+        raise ConfigError(f"[comparison] phase is EdgeConnect's; {arch} has no phases.")
+    if comparison.guide != "truth" and arch != "lafin":
+        raise ConfigError(f"[comparison] guide is LaFIn's; {arch} draws from no landmarks.")
+    if comparison.lr is not None and not comparison.lr > 0:
+        raise ConfigError(f"[comparison] lr = {comparison.lr}: use a positive learning rate.")
 
 
 LOSS_CHOICES = {"l1_mode": ("lafin", "hole"), "landmark_mode": ("l2", "l1"), "adversarial_mode": ("image", "hole")}
@@ -163,6 +244,12 @@ def generator_kwargs(config: Config | dict[str, Any]) -> dict[str, Any]:
     if raw.get("landmark_sigma", 0.0):
         kwargs["landmark_sigma"] = float(raw["landmark_sigma"])
     return kwargs
+
+
+def comparison_network_kwargs(config: Config | dict[str, Any]) -> dict[str, Any]:
+    """A comparison network's constructor arguments, as the model card records them."""
+    raw = config.to_dict() if isinstance(config, Config) else config
+    return {"width": raw["width"], **(raw.get("comparison") or {}).get("network", {})}
 
 
 def resolve(path: str | Path) -> Path:

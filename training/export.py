@@ -1,4 +1,10 @@
-"""Export a run's generator as ``model.safetensors`` + model card through ``inference.checkpoints``."""
+"""Export a run's generator as ``model.safetensors`` + model card through ``inference.checkpoints``.
+
+A comparison network's run (``architecture`` EdgeConnect, LaFIn or CTSDG) is exported the same way: its
+network (the EMA weights by default), with a card that records its architecture, width and network
+input, its paper's losses and optimiser, the hardware it was trained on and the fairness statement of
+the comparison protocol (docs/reports/comparison-networks.md).
+"""
 
 from __future__ import annotations
 
@@ -6,21 +12,26 @@ import json
 from pathlib import Path
 from typing import Any
 
-from inference.checkpoints import save_checkpoint
+from inference.checkpoints import NETWORK_INPUTS, save_checkpoint
+from inference.io.mask_codec import MASK_FILE_CONVENTION
 from inference.models.nclg_mt import NCLGMTGenerator
 from inference.paths import shipped_weights_dir
-from training.config import generator_kwargs, resolve
+from training.config import NCLG_MT, comparison_network_kwargs, generator_kwargs, resolve
 from training.errors import TrainingError
 
 INTENDED_USE = ("Research use: proposing a plausible non-cleft upper lip and nose inside a clinician-painted mask "
                 "on a face photo, for consultation and blinded rating studies. Not a diagnostic device. Trained on "
                 "open face data of adults and children without cleft lip; never trained on patient photos.")
-#: What the encoder receives, per coarse stage (the card's preprocessing block says it).
-NETWORK_INPUT = {
-    "none": "cat([image * (1 - hole), hole]) NCHW (the paper's zero-filled hole)",
-    "harmonic": "cat([harmonic_fill(image, hole), hole]) NCHW; output = sigmoid(logit(fill) + correction)",
-    "lip_prior": "cat([harmonic_fill(image, hole), hole]) NCHW; output = sigmoid(logit(fill) + "
-                 "fade(hole) * template warped to the landmarks + correction)",
+COMPARISON_USE = ("Research use: a contender in blinded comparisons and rating studies against the landmark-guided "
+                  "multi-task network (NCLG-MT), reimplemented from its paper and trained under the same protocol. Not "
+                  "a diagnostic device. Trained on open face data of adults and children without cleft lip; never "
+                  "trained on patient photos.")
+PAPERS = {
+    "edgeconnect": "Nazeri K, Ng E, Joseph T, Qureshi F, Ebrahimi M. EdgeConnect: Structure Guided Image Inpainting "
+                   "using Edge Prediction. ICCV Workshops 2019.",
+    "lafin": "Yang Y, Guo X, Ma J, Ma L, Ling H. LaFIn: Generative Landmark Guided Face Inpainting. arXiv:2005.11773, "
+             "2020.",
+    "ctsdg": "Guo X, Yang H, Huang D. Image Inpainting via Conditional Texture and Structure Dual Generation. ICCV 2021.",
 }
 TERMS = "Non-commercial research only (inherited from UTKFace, CelebA and the NVIDIA irregular masks, CC BY-NC-SA 4.0)."
 
@@ -39,21 +50,20 @@ def build_card(run_dir: Path, name: str, step: int, evaluation: dict[str, Any] |
 
     cache = cache_info(resolve(config["data"]["cache"]))
     masks_manifest = json.loads((Path(__file__).parent / "manifests" / "masks-nvidia-test-256.json").read_text())
+    if config.get("architecture", NCLG_MT) != NCLG_MT:
+        return _comparison_card(config, cache, masks_manifest, name, step, evaluation, history or [])
     return {
         "name": name,
         "architecture": {"class": "NCLGMTGenerator", "module": "inference.models.nclg_mt",
                          "kwargs": generator_kwargs(config)},
         "resolution": 256,
-        "preprocessing": {"network_input": NETWORK_INPUT[generator_kwargs(config)["coarse_fill"]]},
+        "preprocessing": {"network_input": NETWORK_INPUTS[generator_kwargs(config)["coarse_fill"]],
+                          "mask_file": MASK_FILE_CONVENTION},
         "intended_use": INTENDED_USE,
         "terms": TERMS,
         "training": {
-            "data": {**cache["manifest"], "faces_cached": cache.get("cached"), "photos_dropped_no_face": cache.get("dropped"),
-                     "landmarks": cache.get("landmarks"), "split_seed": cache.get("seed"),
-                     "subset": {True: "infants only (age 0-3, train split)", False: "no infants",
-                                None: "all ages (train split)"}[config["data"]["infant"]]},
-            "masks": {"mix": config["masks"]["mix"], "nvidia": {k: masks_manifest[k] for k in ("dataset", "terms")},
-                      "nvidia_eval_masks_held_out": True},
+            "data": _data_block(config, cache),
+            "masks": _masks_block(config, masks_manifest),
             "loss_weights": config["loss"],
             "vgg_weights": bool(config.get("vgg_weights")),
             "perceptual_substitute": None if config.get("vgg_weights") else "discriminator feature matching",
@@ -61,6 +71,89 @@ def build_card(run_dir: Path, name: str, step: int, evaluation: dict[str, Any] |
             "batch_size": config["train"]["batch_size"],
             "steps": step,
             "history": history or [],
+            "seed": config["seed"],
+            "config": config,
+        },
+        "evaluation": evaluation or {},
+    }
+
+
+def _data_block(config: dict[str, Any], cache: dict[str, Any]) -> dict[str, Any]:
+    return {**cache["manifest"], "faces_cached": cache.get("cached"), "photos_dropped_no_face": cache.get("dropped"),
+            "landmarks": cache.get("landmarks"), "split_seed": cache.get("seed"),
+            "subset": {True: "infants only (age 0-3, train split)", False: "no infants",
+                       None: "all ages (train split)"}[config["data"]["infant"]]}
+
+
+def _masks_block(config: dict[str, Any], masks_manifest: dict[str, Any]) -> dict[str, Any]:
+    return {"mix": config["masks"]["mix"], "nvidia": {k: masks_manifest[k] for k in ("dataset", "terms")},
+            "nvidia_eval_masks_held_out": True}
+
+
+def images_seen(history: list[dict[str, Any]], step: int) -> int:
+    """Training images the run's steps drew (steps x batch size of each (re)start, up to ``step``)."""
+    total = 0
+    for i, entry in enumerate(history):
+        end = history[i + 1]["start_step"] if i + 1 < len(history) else step
+        total += max(0, min(end, step) - int(entry["start_step"])) * int(entry["batch_size"])
+    return total
+
+
+def _comparison_card(config: dict[str, Any], cache: dict[str, Any], masks_manifest: dict[str, Any], name: str,
+                     step: int, evaluation: dict[str, Any] | None, history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The card of a comparison network (EdgeConnect, LaFIn, CTSDG): what it is, how and where it was trained,
+    and the fairness statement of the comparison protocol."""
+    from training.comparison import NETWORKS, training_settings
+    from training.config import config_from_dict
+
+    arch = config["architecture"]
+    cls = NETWORKS[arch][0]
+    settings = training_settings(config_from_dict(config))
+    own = images_seen(history, step)
+    # a run started from another (init_from, e.g. EdgeConnect's joint phase) counts that run's images too
+    seen = own + sum(images_seen(e.get("history", []), int(e.get("steps", 0))) for e in _lineage(config))
+    hardware = sorted({h.get("hardware") or h.get("device", "unknown") for h in history}) or ["unknown"]
+    compared = config.get("comparison", {}).get("compared_with", "nclg-mt-lite")
+    data, masks = _data_block(config, cache), _masks_block(config, masks_manifest)
+    resolution = config["data"]["resolution"]
+    fairness = (
+        f"Trained for the blinded comparison with {compared} under one protocol: the same training faces "
+        f"({data.get('dataset', 'the cached open faces')}, {data['subset']}, the same cache and split), the same "
+        f"mask mix ({', '.join(f'{k} {v}' for k, v in config['masks']['mix'].items())}), the same resolution "
+        f"({resolution} px), the same batch size ({config['train']['batch_size']}) and seed ({config['seed']}), and "
+        f"a budget counted in training images seen ({seen:,} at export, steps x batch size), compared with "
+        f"{compared} at the same number of images seen, on the same hardware ({'; '.join(hardware)}). "
+        f"Architecture: the paper's, channel counts x {config['width']} (width multiplier; 1.0 = the paper's size). "
+        + ("Perceptual and style losses use a VGG-16." if config.get("vgg_weights") else
+           "No VGG weights: the perceptual and style losses are replaced by discriminator feature matching, the "
+           "same stand-in as NCLG-MT's.") + " See docs/reports/comparison-networks.md.")
+    return {
+        "name": name,
+        "architecture": {"class": cls.__name__, "module": cls.__module__, "key": arch,
+                         "kwargs": comparison_network_kwargs(config)},
+        "width": config["width"],
+        "paper": PAPERS[arch],
+        "resolution": 256,
+        "preprocessing": {"network_input": cls.network_input, "mask_file": MASK_FILE_CONVENTION},
+        "intended_use": COMPARISON_USE,
+        "terms": TERMS,
+        "trained_on": hardware,
+        "fairness": {"statement": fairness, "compared_with": compared, "images_seen": seen, "steps": step,
+                     "batch_size": config["train"]["batch_size"], "resolution": resolution,
+                     "mask_mix": config["masks"]["mix"], "training_faces": data["subset"], "seed": config["seed"],
+                     "hardware": hardware, "width": config["width"]},
+        "training": {
+            "data": data,
+            "masks": masks,
+            "loss_weights": settings.pop("loss_weights"),
+            "vgg_weights": bool(config.get("vgg_weights")),
+            "perceptual_substitute": None if config.get("vgg_weights") else "discriminator feature matching",
+            "optimiser": {**settings, "decay": config["optim"]["decay"], "decay_every": config["optim"]["decay_every"]},
+            "batch_size": config["train"]["batch_size"],
+            "steps": step,
+            "images_seen": seen,
+            "images_seen_this_run": own,
+            "history": history,
             "seed": config["seed"],
             "config": config,
         },
@@ -106,13 +199,20 @@ def export_run(run_dir: Path, out: Path | None = None, name: str | None = None, 
     config = _run_config(run_dir)
     name = name or config["name"]
     state = load_state(run_dir / "state.pt")
+    comparison = config.get("architecture", NCLG_MT) != NCLG_MT
+    raw_state = state["comparison"]["network"] if comparison else state["g"]
     if weights == "best":
         g_state = load_file(str(run_dir / "best_g.safetensors"))
     elif weights == "latest":
-        g_state = state.get("g_ema", state["g"])  # the averaged weights when the run kept them
+        g_state = state.get("g_ema", raw_state)  # the averaged weights when the run kept them
     else:
-        g_state = state["g"]
-    model = NCLGMTGenerator(**generator_kwargs(config))
+        g_state = raw_state
+    if comparison:
+        from training.comparison import NETWORKS
+
+        model = NETWORKS[config["architecture"]][0](**comparison_network_kwargs(config))
+    else:
+        model = NCLGMTGenerator(**generator_kwargs(config))
     model.load_state_dict(g_state, strict=True)
     eval_data = json.loads(evaluation.read_text()) if evaluation else None
     if eval_data is not None and (evaluation.parent / "evaluation.md").is_file():

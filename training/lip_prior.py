@@ -18,13 +18,14 @@ import cv2
 import numpy as np
 import torch
 
+from inference.face.regions import JAW_LEFT, JAW_RIGHT, NOSE_AND_OUTER_LIP
 from inference.models.coarse_fill import harmonic_fill
 from inference.models.lip_prior import TEMPLATE_SIZE, warp
 from training.data.dataset import FaceCropSet, mirror_landmarks
 from training.errors import DataError
 
-SUPPORT_POINTS = list(range(27, 36)) + list(range(48, 60))  # nose (bridge to nostrils) and the outer lip
-SUPPORT_DILATION = 0.10  # of the face width (jaw points 0-16)
+SUPPORT_POINTS = list(NOSE_AND_OUTER_LIP)  # nose (bridge to nostrils) and the outer lip
+SUPPORT_DILATION = 0.10  # of the face width (jaw ends)
 
 
 def support_mask(reference_px: np.ndarray, size: int = TEMPLATE_SIZE) -> np.ndarray:
@@ -32,7 +33,7 @@ def support_mask(reference_px: np.ndarray, size: int = TEMPLATE_SIZE) -> np.ndar
     canvas = np.zeros((size, size), np.uint8)
     hull = cv2.convexHull(np.round(reference_px[SUPPORT_POINTS]).astype(np.int32))
     cv2.fillConvexPoly(canvas, hull, 1)
-    radius = int(round(SUPPORT_DILATION * float(np.linalg.norm(reference_px[16] - reference_px[0]))))
+    radius = int(round(SUPPORT_DILATION * float(np.linalg.norm(reference_px[JAW_RIGHT] - reference_px[JAW_LEFT]))))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     return cv2.dilate(canvas, kernel).astype(bool)
 

@@ -7,6 +7,14 @@ per ``log_every`` steps, plot it with any spreadsheet), ``samples/step_XXXXXXX.p
 average of the generator weights (``train.ema``, 0 disables it) is kept beside the trained ones;
 validation, the best checkpoint and the export use it, because averaging over the last few hundred
 noisy small-batch steps gives steadier fills than the last step alone.
+
+``architecture`` other than "nclg-mt" trains one of the thesis's comparison networks (EdgeConnect,
+LaFIn, CTSDG) on the same data, masks and loop: the network and its ``training.comparison`` step
+(its own losses, discriminators and optimisers) replace the generator, discriminator and
+optimisers; ``state.pt`` then holds ``comparison`` (the step's ``state_dict``) and ``architecture``
+instead of ``g``/``d``/``opt_g``/``opt_d``. The EMA, ``init_from``, validation, the step decay of
+the learning rates (``step.scale_lr``) and the export apply to them alike; the landmark NME is
+validated only for a network that predicts landmarks (LaFIn).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import copy
 import csv
 import json
 import math
+import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,16 +36,23 @@ from torch import nn
 from inference.atomic import atomic_write
 from inference.models.nclg_mt import NCLGMTGenerator, PatchDiscriminator
 from training import losses as L
-from training.config import Config, generator_kwargs, resolve
+from training.config import NCLG_MT, Config, check_architecture, generator_kwargs, resolve
 from training.data.dataset import FaceCropSet, MaskSampler, sample_batch, to_tensors
 from training.distributed import DistInfo, average_gradients, init_distributed, shutdown, unwrap, wrap
 from training.errors import ConfigError, DataError
+from training.evaluation import metrics
+from training.evaluation.structure import landmark_nme
 from training.masks.lip import lip_region_mask
 from training.masks.nvidia import NvidiaMasks, load_nvidia_masks
 from training.samples import draw_landmarks, grid, masked_view, save_png, to_uint8
 
 LOG_FIELDS = ["step", "time_s", "sec_per_step", "g_lr", "d_lr", "d_loss", "g_total", "l1", "adversarial",
               "landmark", "tv", "feature_matching", "perceptual", "style", "val_psnr", "val_l1", "val_nme"]
+#: The comparison networks' loss terms as well (``training.comparison``), for their runs' ``log.csv``. NCLG-MT
+#: runs keep ``LOG_FIELDS`` as it was, so a resumed run appends rows that match the header it already wrote.
+COMPARISON_LOG_FIELDS = LOG_FIELDS[:-3] + [
+    "reconstruction", "d_image", "d_edge", "edge_adversarial", "edge_feature_matching", "g_edge", "g_image",
+    "hole", "valid", "intermediate"] + LOG_FIELDS[-3:]
 
 
 @dataclass
@@ -66,6 +82,38 @@ def load_masks(config: Config) -> NvidiaMasks | None:
     return load_nvidia_masks(resolve(config.masks.nvidia_folder), resolve(config.masks.nvidia_cache), config.seed)
 
 
+def _comparison_autocast(config: Config, device: torch.device) -> contextlib.AbstractContextManager:
+    """Mixed precision for a comparison step: bf16 only (the steps run their own optimisers, without a
+    gradient scaler, so fp16 gradients could underflow); "auto" is bf16 on CUDA, fp32 on the CPU unless
+    ``autocast_cpu``."""
+    mode = config.train.autocast
+    if mode == "none":
+        return contextlib.nullcontext()
+    if mode == "fp16":
+        raise ConfigError(f"train.autocast = 'fp16': the {config.architecture} step has no gradient scaler; use "
+                          "'bf16', 'auto' or 'none'.")
+    if device.type == "cuda" or mode == "bf16" or config.train.autocast_cpu:
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def describe_hardware(device: torch.device) -> str:
+    """The machine a run trains on, as a model card states it (GPU name, or CPU model and torch threads)."""
+    if device.type == "cuda":
+        return f"GPU: {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return "GPU: Apple MPS"
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"CPU: {model} ({torch.get_num_threads()} torch threads)"
+
+
 def _atomic_save(obj: dict, path: Path) -> None:
     atomic_write(path, lambda handle: torch.save(obj, handle))
 
@@ -80,6 +128,7 @@ class Trainer:
     def __init__(self, config: Config, run_dir: Path, resume: bool = True, device: torch.device | None = None,
                  progress: bool = True, dist_info: DistInfo | None = None) -> None:
         self.config, self.run_dir, self.progress = config, Path(run_dir), progress
+        check_architecture(config)  # before any data is read: settings that do not apply are refused at once
         self.dist = dist_info or init_distributed(device)
         self.device = self.dist.device
         torch.set_num_threads(max(1, config.train.threads))
@@ -95,6 +144,26 @@ class Trainer:
         except DataError:  # tiny caches (tests, a handful of photos) may have no validation face
             self.val = FaceCropSet(cache, "train", config.data.infant, limit=config.train.val_images)
         self.masks = MaskSampler(config.masks.mix, load_masks(config))
+        self.comparison_step = None  # the comparison network's training step (training.comparison), if any
+        if config.is_comparison:
+            self._init_comparison(resume)
+        else:
+            self._init_nclg_mt(resume)
+        self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False) if config.train.ema > 0 else None
+        if self.g_ema is not None and self._loaded_ema is not None:
+            self.g_ema.load_state_dict(self._loaded_ema)
+        if self.comparison_step is not None:
+            self.autocast = _comparison_autocast(config, self.device)
+        else:
+            self.g_ddp, self.d_ddp = wrap(self.g, self.dist), wrap(self.d, self.dist)
+            self.autocast, use_scaler = _autocast(config, self.device)
+            self.scaler_g = torch.amp.GradScaler("cuda", enabled=use_scaler)
+            self.scaler_d = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        self._val_batch = self._fixed_val_batch()
+
+    def _init_nclg_mt(self, resume: bool) -> None:
+        """Our generator, discriminator and optimisers; resumed, or started from ``init_from``."""
+        config = self.config
         self.g = NCLGMTGenerator(**generator_kwargs(config)).to(self.device)
         self.d = PatchDiscriminator(width=config.width).to(self.device)
         betas = tuple(config.optim.betas)
@@ -115,6 +184,7 @@ class Trainer:
         elif config.train.init_from:
             src = resolve(config.train.init_from)
             state = load_state(src / "state.pt" if src.is_dir() else src)
+            self._check_architecture_of(state, src)
             g_state = state.get("g_ema", state["g"])
             fresh = self.g.state_dict()  # e.g. a zero-initialised output layer for a new coarse fill or head
             g_state = {k: v for k, v in g_state.items() if not k.startswith(config.train.init_fresh)}
@@ -131,21 +201,73 @@ class Trainer:
                 self.g.prior.load_state_dict(load_lip_prior(resolve(config.lip_prior)))
             if config.landmark_head == "heatmap" and fresh("landmarks."):
                 self.g.landmarks.mean_shape.copy_(torch.from_numpy(self.data.mean_landmarks()))
-        self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False) if config.train.ema > 0 else None
-        if self.g_ema is not None and self._loaded_ema is not None:
-            self.g_ema.load_state_dict(self._loaded_ema)
-        self.g_ddp, self.d_ddp = wrap(self.g, self.dist), wrap(self.d, self.dist)
-        self.autocast, use_scaler = _autocast(config, self.device)
-        self.scaler_g = torch.amp.GradScaler("cuda", enabled=use_scaler)
-        self.scaler_d = torch.amp.GradScaler("cuda", enabled=use_scaler)
-        self._val_batch = self._fixed_val_batch()
+
+    def _init_comparison(self, resume: bool) -> None:
+        """A comparison network and its step (which owns its discriminators and optimisers); resumed, or its
+        network (and discriminators) started from ``init_from``. One device: the steps do their own updates."""
+        from training.comparison import build_from_config
+
+        config = self.config
+        if self.dist.world_size > 1:
+            raise ConfigError(f"{config.architecture} trains on one device; start it without torchrun.")
+        self.vgg = None
+        if config.vgg_weights:
+            from training.vgg import load_vgg16
+
+            self.vgg = load_vgg16(resolve(config.vgg_weights)).to(self.device)
+        self.g, self.comparison_step = build_from_config(config, self.vgg, self.device)
+        self.d = self.opt_g = self.opt_d = None
+        self.step = 0
+        self.best_psnr = -math.inf
+        self._loaded_ema = None
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        state_path = self.run_dir / "state.pt"
+        if resume and state_path.is_file():
+            self._load(load_state(state_path))
+        elif config.train.init_from:
+            src = resolve(config.train.init_from)
+            state = load_state(src / "state.pt" if src.is_dir() else src)
+            self._check_architecture_of(state, src)
+            saved = state["comparison"]
+            net_state = dict(state.get("g_ema", saved["network"]))
+            fresh = self.g.state_dict()
+            net_state = {k: v for k, v in net_state.items() if not k.startswith(config.train.init_fresh)}
+            net_state.update({k: v for k, v in fresh.items() if k.startswith(config.train.init_fresh)})
+            self.g.load_state_dict(net_state)
+            for key, disc in self.comparison_step.discriminators.items():
+                disc.load_state_dict(saved["discriminators"][key])
+
+    def _check_architecture_of(self, state: dict, where: Path) -> None:
+        saved = state.get("architecture", NCLG_MT)
+        if saved != self.config.architecture:
+            raise ConfigError(f"{where} holds a {saved} run, but this configuration trains {self.config.architecture}; "
+                              "choose another run folder (--run-dir), --fresh, or another init_from.")
+
+    @property
+    def log_fields(self) -> list[str]:
+        return LOG_FIELDS if self.comparison_step is None else COMPARISON_LOG_FIELDS
+
+    def _learning_rates(self, key: str = "lr") -> tuple[float, float]:
+        """(generator, discriminator) learning rate now (``key="lr"``) or at the start (``"base_lr"``)."""
+        if self.comparison_step is None:
+            if key == "base_lr":
+                return self.config.optim.g_lr, self.config.optim.d_lr
+            return self.opt_g.param_groups[0]["lr"], self.opt_d.param_groups[0]["lr"]
+        groups = [(name, opt.param_groups[0]) for name, opt in self.comparison_step.optimisers.items()]
+        g = next(group for name, group in groups if not name.startswith("d"))
+        d = next(group for name, group in groups if name.startswith("d"))
+        return g[key], d[key]
 
     # ---- state -------------------------------------------------------------------------------
     def _load(self, state: dict) -> None:
-        self.g.load_state_dict(state["g"])
-        self.d.load_state_dict(state["d"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        self._check_architecture_of(state, self.run_dir)
+        if self.comparison_step is not None:
+            self.comparison_step.load_state_dict(state["comparison"])
+        else:
+            self.g.load_state_dict(state["g"])
+            self.d.load_state_dict(state["d"])
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
         self.step = int(state["step"])
         self._loaded_ema = state.get("g_ema")
         self.best_psnr = float(state.get("best_psnr", -math.inf))
@@ -160,8 +282,12 @@ class Trainer:
         path = self.run_dir / "state.pt"
         if self.dist.is_main:
             extra = {"g_ema": self.g_ema.state_dict()} if self.g_ema is not None else {}
-            _atomic_save({**extra, "g": self.g.state_dict(), "d": self.d.state_dict(), "opt_g": self.opt_g.state_dict(),
-                          "opt_d": self.opt_d.state_dict(), "step": self.step, "best_psnr": self.best_psnr,
+            if self.comparison_step is not None:
+                nets = {"comparison": self.comparison_step.state_dict(), "architecture": self.config.architecture}
+            else:
+                nets = {"g": self.g.state_dict(), "d": self.d.state_dict(), "opt_g": self.opt_g.state_dict(),
+                        "opt_d": self.opt_d.state_dict()}
+            _atomic_save({**extra, **nets, "step": self.step, "best_psnr": self.best_psnr,
                           "rng": json.dumps(self.rng.bit_generator.state), "config": json.dumps(self.config.to_dict()),
                           "width": self.config.width}, path)
         return path
@@ -171,6 +297,9 @@ class Trainer:
 
     def _set_lr(self) -> None:
         f = self._lr_factor()
+        if self.comparison_step is not None:
+            self.comparison_step.scale_lr(f)
+            return
         for group in self.opt_g.param_groups:
             group["lr"] = self.config.optim.g_lr * f
         for group in self.opt_d.param_groups:
@@ -178,6 +307,8 @@ class Trainer:
 
     # ---- one step ----------------------------------------------------------------------------
     def train_step(self, image: torch.Tensor, hole: torch.Tensor, lm: torch.Tensor) -> dict[str, float]:
+        if self.comparison_step is not None:
+            return self._comparison_train_step(image, hole, lm)
         w = self.config.loss
         image, hole, lm = image.to(self.device), hole.to(self.device), lm.to(self.device)
         n = image.shape[0]
@@ -227,6 +358,13 @@ class Trainer:
             raise ConfigError(f"The generator loss became {result['g_total']} at step {self.step}; lower the "
                               "learning rate or disable mixed precision.")
         return result
+
+    def _comparison_train_step(self, image: torch.Tensor, hole: torch.Tensor, lm: torch.Tensor) -> dict[str, float]:
+        """One step of the comparison network (its discriminators, then its generators), then the EMA."""
+        with self.autocast:
+            terms = self.comparison_step((image, hole, lm))
+        self._update_ema()
+        return terms
 
     def landmark_step(self, image: torch.Tensor, hole: torch.Tensor, lm: torch.Tensor) -> dict[str, float]:
         """A warm-up step: only the landmark head learns, from the frozen shared encoder's features.
@@ -289,7 +427,12 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self) -> tuple[float, float, np.ndarray]:
-        """(PSNR of the composite in dB, L1 x 100 over the image, sample grid)."""
+        """(PSNR of the composite in dB, L1 x 100 over the image, sample grid).
+
+        Scored with the evaluator's own functions on the uint8 composites (mean over images, NME
+        over all 68 points by the outer inter-ocular distance), so ``val_psnr``, ``val_l1`` and
+        ``val_nme`` are the numbers ``python -m training evaluate`` would give for the same pairs.
+        """
         image, hole, lm = (t.to(self.device) for t in self._val_batch)
         g = self.generator_for_eval()
         was_training = g.training
@@ -298,17 +441,22 @@ class Trainer:
         for i in range(0, image.shape[0], 8):
             out, lm_pred = g(image[i:i + 8], hole[i:i + 8])  # fp32: validation is a measurement
             outs.append(out.float())
-            lms.append(lm_pred.float())
+            lms.append(None if lm_pred is None else lm_pred.float())  # None: a network without landmarks
         g.train(was_training)
-        out, lm_pred = torch.cat(outs), torch.cat(lms)
+        out = torch.cat(outs)
+        lm_pred = None if any(p is None for p in lms) else torch.cat(lms)
         comp = out * hole + image * (1 - hole)
-        mse = ((comp - image) ** 2).flatten(1).mean(1).clamp_min(1e-10)
-        psnr = float((10 * torch.log10(1 / mse)).mean())
-        iod = (lm[:, 45] - lm[:, 36]).norm(dim=-1).clamp_min(1e-6)  # outer eye corners, as in the evaluation
-        self.last_val_nme = float(((lm_pred - lm).norm(dim=-1).mean(1) / iod).mean())
-        l1 = float((comp - image).abs().mean() * 100)
         gt, co, holes = to_uint8(image), to_uint8(comp), hole[:, 0].bool().cpu().numpy()
-        rows = [[masked_view(gt[i], holes[i]), draw_landmarks(co[i], lm_pred[i].cpu().numpy()), co[i], gt[i]]
+        psnr = float(np.mean([metrics.psnr(c, t) for c, t in zip(co, gt)]))
+        l1 = float(np.mean([metrics.l1_x100(c, t) for c, t in zip(co, gt)]))
+        size = gt.shape[1]  # NME is scale-free; pixels as in the evaluation
+        if lm_pred is None:
+            self.last_val_nme = None
+        else:
+            self.last_val_nme = float(np.mean([landmark_nme(p * size, t * size)[0]
+                                               for p, t in zip(lm_pred.cpu().numpy(), lm.cpu().numpy())]))
+        rows = [[masked_view(gt[i], holes[i]),
+                 co[i] if lm_pred is None else draw_landmarks(co[i], lm_pred[i].cpu().numpy()), co[i], gt[i]]
                 for i in range(min(8, len(gt)))]
         return psnr, l1, grid(rows)
 
@@ -317,7 +465,7 @@ class Trainer:
         path = self.run_dir / "log.csv"
         new = not path.is_file()
         with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, LOG_FIELDS, extrasaction="ignore")
+            writer = csv.DictWriter(f, self.log_fields, extrasaction="ignore")
             if new:
                 writer.writeheader()
             writer.writerow(row)
@@ -331,12 +479,14 @@ class Trainer:
         if self.dist.is_main:
             (self.run_dir / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
             with (self.run_dir / "history.jsonl").open("a") as f:  # one line per (re)start: the schedule
+                extra = {} if self.comparison_step is None else {
+                    "architecture": self.config.architecture, "hardware": describe_hardware(self.device)}
                 f.write(json.dumps({"start_step": self.step, "target_step": target,
                                     "resolution": self.config.data.resolution, "batch_size": cfg.batch_size,
-                                    "infant": self.config.data.infant, "g_lr": self.config.optim.g_lr,
+                                    "infant": self.config.data.infant, "g_lr": self._learning_rates("base_lr")[0],
                                     "init_from": self.config.train.init_from if self.step == 0 else "",
                                     "world_size": self.dist.world_size, "device": str(self.device),
-                                    "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n")
+                                    "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **extra}) + "\n")
         first = last = float("nan")
         sums: dict[str, float] = {}
         count, t_log = 0, time.monotonic()
@@ -359,7 +509,9 @@ class Trainer:
             row: dict = {}
             if self.dist.is_main and (self.step % cfg.val_every == 0 or self.step % cfg.sample_every == 0):
                 psnr, l1, picture = self.validate()
-                row.update(val_psnr=round(psnr, 3), val_l1=round(l1, 4), val_nme=round(self.last_val_nme, 4))
+                row.update(val_psnr=round(psnr, 3), val_l1=round(l1, 4))
+                if self.last_val_nme is not None:  # None: the network predicts no landmarks
+                    row.update(val_nme=round(self.last_val_nme, 4))
                 if self.step % cfg.sample_every == 0:
                     save_png(self.run_dir / "samples" / f"step_{self.step:07d}.png", picture)
                 if psnr > self.best_psnr:
@@ -372,7 +524,7 @@ class Trainer:
                 now = time.monotonic()
                 row.update({k: round(v / max(count, 1), 5) for k, v in sums.items()})
                 row.update(step=self.step, time_s=round(now - t0, 1), sec_per_step=round((now - t_log) / max(count, 1), 3),
-                           g_lr=self.opt_g.param_groups[0]["lr"], d_lr=self.opt_d.param_groups[0]["lr"])
+                           g_lr=self._learning_rates()[0], d_lr=self._learning_rates()[1])
                 self._log(row)
                 sums, count, t_log = {}, 0, now
             if self.step % cfg.checkpoint_every == 0 or self.step == target:

@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from app.canvas.mask_layer import MaskLayer
+from inference.face.regions import CONTOURS
 
 
 class PhotoItem(QGraphicsItem):
@@ -101,8 +102,8 @@ class FaceOverlayItem(QGraphicsItem):
         scale = max(painter.worldTransform().m11(), 1e-6)
         r = 2.5 / scale  # 2.5 screen pixels at any zoom
         path = QPainterPath()
-        for start, end in _CONTOURS:  # jaw, brows, nose, eyes, lips as connected lines
-            pts = self._points[start:end]
+        for indices, _closed in CONTOURS:  # jaw, brows, nose, eyes, lips as connected lines
+            pts = self._points[list(indices)]
             path.moveTo(*pts[0])
             for p in pts[1:]:
                 path.lineTo(*p)
@@ -115,5 +116,3 @@ class FaceOverlayItem(QGraphicsItem):
         for x, y in self._points:
             painter.drawEllipse(QPointF(x, y), r, r)
 
-
-_CONTOURS = [(0, 17), (17, 22), (22, 27), (27, 31), (31, 36), (36, 42), (42, 48), (48, 60), (60, 68)]

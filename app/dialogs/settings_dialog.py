@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import DEVICES, AppSettings
+from inference.devices import cpu_has_native_bf16
 from app.state import ModelChoice
 
 
@@ -32,6 +33,12 @@ class SettingsDialog(QDialog):
         for name, label in zip(DEVICES, ["Automatic (GPU if present)", "CPU", "NVIDIA GPU (CUDA)", "Apple GPU (MPS)"]):
             self.device.addItem(label, name)
         self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        self.precision = QComboBox()
+        native = "available" if cpu_has_native_bf16() else "not available on this CPU"
+        for name, label in [("auto", f"Automatic (bf16 where native: {native})"), ("fp32", "Full precision (fp32)"),
+                            ("bf16", "bf16 (faster only on CPUs with native bf16)")]:
+            self.precision.addItem(label, name)
+        self.precision.setCurrentIndex(max(0, self.precision.findData(settings.cpu_precision)))
         self.model = QComboBox()
         for m in models:
             self.model.addItem(m.display_name, m.name)
@@ -45,6 +52,7 @@ class SettingsDialog(QDialog):
         self.logo.setPlaceholderText("PNG or JPEG, optional")
         form = QFormLayout(self)
         form.addRow("Compute device", self.device)
+        form.addRow("CPU precision", self.precision)
         form.addRow("Default model", self.model)
         form.addRow("Data folder", self._with_browse(self.data_dir, folder=True))
         note = QLabel("Cases, masks and predictions are stored here, on this computer only.")
@@ -89,7 +97,8 @@ class SettingsDialog(QDialog):
     def result_settings(self) -> AppSettings:
         logo = self.logo.text().strip()
         return self._settings.with_changes(
-            device=self.device.currentData(), default_model=self.model.currentData(),
+            device=self.device.currentData(), cpu_precision=self.precision.currentData(),
+            default_model=self.model.currentData(),
             data_dir=Path(self.data_dir.text().strip() or self._settings.data_dir).expanduser(),
             clinic_name=self.clinic.text().strip(), clinician_name=self.clinician.text().strip(),
             clinic_logo=Path(logo).expanduser() if logo else None, research_mark=self.research_mark.isChecked())

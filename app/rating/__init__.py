@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
-__all__ = ["RatingWindow", "StudiesWindow", "open_studies_window"]
+__all__ = ["PairwiseRatingWindow", "RatingWindow", "StudiesWindow", "open_studies_window"]
 
 
 def open_studies_window(parent: "QWidget | None", settings_or_data_dir: Any) -> "QWidget":
@@ -30,4 +30,8 @@ def __getattr__(name: str) -> Any:  # lazy, so importing app.rating stays cheap 
         from app.rating.rating_window import RatingWindow
 
         return RatingWindow
+    if name == "PairwiseRatingWindow":
+        from app.rating.pairwise_window import PairwiseRatingWindow
+
+        return PairwiseRatingWindow
     raise AttributeError(name)

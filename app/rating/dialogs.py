@@ -31,6 +31,7 @@ from inference.models.registry import ModelSpec
 from studies.cases import CaseInfo
 from studies.errors import PassphraseError, SetupError, StudyError
 from studies.options import Scale, StudyOptions
+from studies.rater_pin import MAX_PIN_LENGTH, check_pin_format
 from studies.sealing import check_passphrase_strength
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -89,8 +90,12 @@ class NewStudyDialog(QDialog):
         self.ask_ranking.setChecked(True)
         self.ask_validity.toggled.connect(lambda on: (self.ask_ranking.setEnabled(on),
                                                       None if on else self.ask_ranking.setChecked(False)))
+        self.pairwise = QCheckBox("Pairwise: show two outputs at a time (sides at random); raters pick the better")
+        self.pairwise.setToolTip("Every pair of models is shown for every case; the analysis gives "
+                                 "Bradley-Terry scores. Replaces the validity, ranking and scale questions.")
+        self.pairwise.toggled.connect(self._pairwise_toggled)
         self.scales: dict[Scale, QCheckBox] = {}
-        for w in (self.show_original, self.show_masked, self.ask_validity, self.ask_ranking):
+        for w in (self.show_original, self.show_masked, self.pairwise, self.ask_validity, self.ask_ranking):
             opts.addWidget(w)
         opts.addWidget(QLabel("Asher-McDade scales (1 = very good … 5 = very poor):"))
         for scale in Scale:
@@ -165,6 +170,16 @@ class NewStudyDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
 
+    def _pairwise_toggled(self, on: bool) -> None:
+        """Pairwise replaces validity, ranking and scales; turning it off brings validity and ranking back."""
+        for box in (self.ask_validity, self.ask_ranking, *self.scales.values()):
+            box.setEnabled(not on)
+            if on:
+                box.setChecked(False)
+        if not on:
+            self.ask_validity.setChecked(True)
+            self.ask_ranking.setChecked(True)
+
     def _check_all_cases(self) -> None:
         for i in range(self.cases.count()):
             item = self.cases.item(i)
@@ -182,12 +197,14 @@ class NewStudyDialog(QDialog):
         if self.passphrase.text() != self.passphrase2.text():
             raise PassphraseError("The two passphrases differ; type the same passphrase twice.")
         check_passphrase_strength(self.passphrase.text())
+        pairwise = self.pairwise.isChecked()  # then the (disabled) validity, ranking and scale boxes do not count
         options = StudyOptions(
             show_original=self.show_original.isChecked(), show_masked_input=self.show_masked.isChecked(),
-            ask_validity=self.ask_validity.isChecked(), ask_ranking=self.ask_ranking.isChecked(),
-            scales=tuple(s for s, box in self.scales.items() if box.isChecked()),
+            ask_validity=self.ask_validity.isChecked() and not pairwise,
+            ask_ranking=self.ask_ranking.isChecked() and not pairwise,
+            scales=() if pairwise else tuple(s for s, box in self.scales.items() if box.isChecked()),
             ask_comment=self.ask_comment.isChecked(), repeat_fraction=self.repeat.value() / 100.0,
-            output_size=int(self.size.currentData()))
+            output_size=int(self.size.currentData()), pairwise=pairwise)
         cases, models = self._checked(self.cases), self._checked(self.models)
         if not self.title.text().strip():
             raise SetupError("Give the study a title.")
@@ -210,18 +227,36 @@ class NewStudyDialog(QDialog):
 
 
 class RaterDialog(QDialog):
+    """Name, initials, site and an optional PIN (typed twice, hidden) asked when the rater starts."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Add a rater")
+        self.setMinimumWidth(420)
         form = QFormLayout(self)
         self.name = QLineEdit()
         self.initials = QLineEdit()
         self.initials.setMaxLength(16)
         self.site = QLineEdit()
         self.site.setPlaceholderText("optional, e.g. the rater's hospital")
+        self.pin = QLineEdit()
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setMaxLength(MAX_PIN_LENGTH)
+        self.pin.setPlaceholderText("optional, 4 or more characters")
+        self.pin.setToolTip("Asked when this rater starts rating, so nobody else answers in their name "
+                            "on a shared computer. It cannot be recovered if forgotten.")
+        self.pin2 = QLineEdit()
+        self.pin2.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin2.setMaxLength(MAX_PIN_LENGTH)
         form.addRow("Name", self.name)
         form.addRow("Initials", self.initials)
         form.addRow("Site", self.site)
+        form.addRow("PIN", self.pin)
+        form.addRow("PIN again", self.pin2)
+        self.problem = QLabel()
+        self.problem.setStyleSheet("color: #b3261e;")
+        self.problem.setWordWrap(True)
+        form.addRow(self.problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -229,6 +264,23 @@ class RaterDialog(QDialog):
 
     def values(self) -> tuple[str, str, str]:
         return self.name.text().strip(), self.initials.text().strip(), self.site.text().strip()
+
+    def chosen_pin(self) -> str | None:
+        """The PIN typed (None: no PIN); raises StudyError when the two differ or it is too short."""
+        pin, again = self.pin.text(), self.pin2.text()
+        if not pin and not again:
+            return None
+        if pin != again:
+            raise SetupError("The two PINs differ; type the same PIN twice.")
+        return check_pin_format(pin)
+
+    def accept(self) -> None:
+        try:
+            self.chosen_pin()
+        except StudyError as exc:
+            self.problem.setText(str(exc))
+            return
+        super().accept()
 
 
 class GenerationDialog(QDialog):

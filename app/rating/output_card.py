@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QButtonGroup,
     QFrame,
     QGridLayout,
@@ -75,7 +76,18 @@ class OutputCard(QFrame):
         self.view = ImageView(square=False)
         self.view.setFixedSize(200, 200)  # OutputsArea sets the real size
         self.view.clicked.connect(lambda: self.selected.emit(self.index))
-        layout.addWidget(self.view)
+        # The questions sit under the image, or beside it when one output fills the window.
+        self.body = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.body.setSpacing(6)
+        self.body.addWidget(self.view, 0, Qt.AlignmentFlag.AlignTop)
+        self.controls = QWidget()
+        self.controls.setObjectName("controls")
+        controls = QVBoxLayout(self.controls)
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.setSpacing(6)
+        self.body.addWidget(self.controls, 1, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(self.body)
+        self.head = head
 
         self.valid_button = _button("Valid  (V)", "valid", tip="The output is a plausible lip.")
         self.invalid_button = _button("Invalid  (I)", "invalid", tip="The output is not usable; choose why.")
@@ -110,14 +122,15 @@ class OutputCard(QFrame):
             row = QHBoxLayout()
             row.addWidget(self.valid_button)
             row.addWidget(self.invalid_button)
-            layout.addLayout(row)
-            layout.addWidget(self.reason_box)
+            controls.addLayout(row)
+            controls.addWidget(self.reason_box)
         else:
             self.valid_button.hide()
             self.invalid_button.hide()
             self.reason_box.hide()
 
         self.scale_rows: list[QFrame] = []
+        self.scale_markers: list[QLabel] = []
         self.score_groups: dict[Scale, QButtonGroup] = {}
         for scale in questions.scales:
             row_frame = QFrame()
@@ -125,7 +138,13 @@ class OutputCard(QFrame):
             row = QHBoxLayout(row_frame)
             row.setContentsMargins(4, 2, 4, 2)
             row.setSpacing(3)
+            marker = QLabel()  # "▶" on the scale that Ctrl+1-5 scores
+            marker.setObjectName("scaleMarker")
+            marker.setFixedWidth(marker.fontMetrics().horizontalAdvance("▶") + 4)
+            row.addWidget(marker)
+            self.scale_markers.append(marker)
             name = QLabel(SCALE_TEXT[scale])
+            name.setObjectName("scaleName")
             name.setToolTip(SCALE_TIP)
             row.addWidget(name, 1)
             group = QButtonGroup(self)
@@ -136,7 +155,7 @@ class OutputCard(QFrame):
             group.idClicked.connect(lambda score, s=scale: self.score_given.emit(self.index, s, score))
             self.score_groups[scale] = group
             self.scale_rows.append(row_frame)
-            layout.addWidget(row_frame)
+            controls.addWidget(row_frame)
 
     # ------------------------------------------------------------------ showing
 
@@ -213,9 +232,35 @@ class OutputCard(QFrame):
         restyle(self)
 
     def set_active_scale(self, row: int | None) -> None:
-        for i, frame in enumerate(self.scale_rows):
-            frame.setProperty("active", "true" if i == row else "false")
+        """Mark the scale that Ctrl+1-5 scores (accent bar, arrow, bold name); None: no mark."""
+        for i, (frame, marker) in enumerate(zip(self.scale_rows, self.scale_markers, strict=True)):
+            active = i == row
+            frame.setProperty("active", "true" if active else "false")
+            marker.setText("▶" if active else "")
+            frame.setAccessibleName(f"{SCALE_TEXT[self.questions.scales[i]]}" + (", chosen scale" if active else ""))
             restyle(frame)
+            for child in frame.findChildren(QLabel):
+                restyle(child)
+
+    @property
+    def active_scale(self) -> int | None:
+        return next((i for i, m in enumerate(self.scale_markers) if m.text()), None)
+
+    def set_controls_beside(self, beside: bool) -> None:
+        """Questions to the right of the image (one output filling the window) or under it."""
+        direction = QBoxLayout.Direction.LeftToRight if beside else QBoxLayout.Direction.TopToBottom
+        if self.body.direction() != direction:
+            self.body.setDirection(direction)
+
+    def controls_beside(self) -> bool:
+        return self.body.direction() == QBoxLayout.Direction.LeftToRight
+
+    def head_height(self) -> int:
+        return self.head.sizeHint().height()
+
+    def controls_size(self) -> tuple[int, int]:
+        hint = self.controls.sizeHint()
+        return hint.width(), hint.height()
 
     # ------------------------------------------------------------------ answering
 

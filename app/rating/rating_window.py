@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtCore import QRect, QSize, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QScreen, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -29,15 +29,17 @@ from app.rating.image_view import ImageView, ViewGroup
 from app.rating.output_card import OutputCard
 from app.rating.outputs_area import Footer, OutputsArea
 from app.rating.ranking import RankingList, moved
-from app.rating.style import RATING_STYLE, REASONS, restyle
+from app.rating.style import RATING_STYLE, REASONS, SCALE_TEXT, restyle
 from studies.database import Database
 from studies.errors import DatabaseError, StudyError
 from studies.options import InvalidReason, Scale
-from studies.rating import RaterSession, RatingItem
+from studies.rating import RatingItem, unlock_session
 
 COMMENT_SAVE_DELAY_MS = 700
 REF_SIDE = 230  # reference images (original, masked input)
 BELOW_HEIGHT = 210  # at least, for ranking, comment and key help under the outputs
+SCREEN_SHARE = (0.96, 0.92)  # of the screen's free area a new rating window takes (width, height)
+MIN_WINDOW = QSize(1024, 700)
 
 KEY_HELP: tuple[tuple[str, str, str], ...] = (  # key, what it does, needed question ("" = always)
     ("1 – 9", "select output", ""),
@@ -46,22 +48,36 @@ KEY_HELP: tuple[tuple[str, str, str], ...] = (  # key, what it does, needed ques
     ("B A X O", "blurry · anatomy · artifacts · other", "validity"),
     ("Alt + ↑ / ↓", "move selected output in ranking", "ranking"),
     ("R", "keep the ranking as shown", "ranking"),
-    ("↑ / ↓", "choose a scale", "scales"),
+    ("↑ / ↓", "previous / next scale (stops at the ends)", "scales"),
     ("Ctrl + 1 – 5", "score the chosen scale", "scales"),
     ("C / Esc", "write a comment / leave it", "comment"),
     ("+  −  0", "zoom in, out, fit (or wheel; drag pans)", ""),
-    ("F", "show the selected output alone", ""),
+    ("F", "show the selected output alone, full window", ""),
     ("N", "complete case and go to the next", ""),
     ("P", "previous case", ""),
 )
 
 
-class RatingWindow(QWidget):
-    """One rater's screen; closing it is pausing (all answers are already saved)."""
+def default_geometry(screen: QScreen | None) -> QRect:
+    """Most of the screen's free area, centred: the outputs are sized from the window, so a
+    window that uses the screen gives two outputs about half the screen width each."""
+    screen = screen or QGuiApplication.primaryScreen()
+    free = screen.availableGeometry() if screen is not None else QRect(0, 0, 1600, 1000)
+    size = QSize(max(MIN_WINDOW.width(), int(free.width() * SCREEN_SHARE[0])),
+                 max(MIN_WINDOW.height(), int(free.height() * SCREEN_SHARE[1])))
+    rect = QRect(0, 0, size.width(), size.height())
+    rect.moveCenter(free.center())
+    return rect
 
-    def __init__(self, db: Database, rater_id: int, parent: QWidget | None = None) -> None:
+
+class RatingWindow(QWidget):
+    """One rater's screen; closing it is pausing (all answers are already saved).
+
+    A rater with a PIN must give it (``pin``); otherwise :class:`studies.rater_pin.PinError`."""
+
+    def __init__(self, db: Database, rater_id: int, parent: QWidget | None = None, *, pin: str | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
-        self.session = RaterSession(db, rater_id)
+        self.session = unlock_session(db, rater_id, pin)
         self.info = self.session.info()
         self.questions = self.info.questions
         self.item: RatingItem | None = None
@@ -76,7 +92,7 @@ class RatingWindow(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setStyleSheet(RATING_STYLE)
         self.setWindowTitle(f"Blinded rating · {self.info.study_title}")
-        self.resize(1600, 1000)
+        self.setGeometry(default_geometry(self.screen()))
         self._comment_timer = QTimer(self, singleShot=True, interval=COMMENT_SAVE_DELAY_MS)
         self._comment_timer.timeout.connect(self.save_comment)
         self._build()
@@ -154,8 +170,8 @@ class RatingWindow(QWidget):
         self.output_group = ViewGroup(self)
         centre.addWidget(self.outputs_area, 1)
 
-        below = QHBoxLayout()
-        below.setSpacing(10)
+        below_host = Footer()
+        below = below_host.box
         ranking_panel = QFrame()
         ranking_panel.setObjectName("panel")
         ranking_panel.setVisible(self.questions.ask_ranking)
@@ -188,29 +204,12 @@ class RatingWindow(QWidget):
         panel.addWidget(self.comment, 1)
         below.addWidget(comment_panel, 3)
 
-        keys_panel = QFrame()
-        keys_panel.setObjectName("panel")
-        keys = QGridLayout(keys_panel)
-        keys.setHorizontalSpacing(10)
-        keys.setVerticalSpacing(2)
-        keys.addWidget(QLabel("<b>Keys</b>"), 0, 0, 1, 4)
-        asked = {"": True, "validity": self.questions.ask_validity, "ranking": self.questions.ask_ranking,
-                 "scales": bool(self.questions.scales), "comment": self.questions.ask_comment}
-        key_help = [(k, what) for k, what, needs in KEY_HELP if asked[needs]]
-        half = (len(key_help) + 1) // 2
-        for i, (key, what) in enumerate(key_help):
-            row, col = 1 + i % half, 2 * (i // half)
-            keys.addWidget(QLabel(f"<b>{key}</b>"), row, col)
-            text = QLabel(what)
-            text.setObjectName("keys")
-            keys.addWidget(text, row, col + 1)
-        keys.setColumnStretch(1, 1)
-        keys.setColumnStretch(3, 1)
-        keys.setRowStretch(half + 1, 1)
-        below.addWidget(keys_panel, 5)
-        below_host = Footer()
-        below_host.setLayout(below)
-        below.setContentsMargins(0, 0, 0, 0)
+        self.keys_panel = QFrame()
+        self.keys_panel.setObjectName("panel")
+        self._fill_keys(columns=2)
+        below.addWidget(self.keys_panel, 5)
+        below_host.on_orientation.append(lambda vertical: self._fill_keys(1 if vertical else 2))
+        self.footer = below_host
         self.outputs_area.set_footer(below_host, BELOW_HEIGHT)
         body.addLayout(centre, 1)
         root.addLayout(body, 1)
@@ -231,6 +230,34 @@ class RatingWindow(QWidget):
         foot.addWidget(self.pause_button)
         foot.addWidget(self.next_button)
         root.addLayout(foot)
+
+    def _fill_keys(self, columns: int) -> None:
+        """The key help in one column (panel right of the outputs) or two (panel under them)."""
+        old = self.keys_panel.layout()
+        if old is not None:
+            while old.count():
+                widget = old.takeAt(0).widget()
+                if widget is not None:
+                    widget.deleteLater()
+            QWidget().setLayout(old)  # the only way to drop a widget's layout
+        keys = QGridLayout(self.keys_panel)
+        keys.setHorizontalSpacing(10)
+        keys.setVerticalSpacing(2)
+        keys.addWidget(QLabel("<b>Keys</b>"), 0, 0, 1, 2 * columns)
+        asked = {"": True, "validity": self.questions.ask_validity, "ranking": self.questions.ask_ranking,
+                 "scales": bool(self.questions.scales), "comment": self.questions.ask_comment}
+        key_help = [(k, what) for k, what, needs in KEY_HELP if asked[needs]]
+        per_column = (len(key_help) + columns - 1) // columns
+        for i, (key, what) in enumerate(key_help):
+            row, col = 1 + i % per_column, 2 * (i // per_column)
+            keys.addWidget(QLabel(f"<b>{key}</b>"), row, col)
+            text = QLabel(what)
+            text.setObjectName("keys")
+            text.setWordWrap(columns == 1)
+            keys.addWidget(text, row, col + 1)
+        for col in range(columns):
+            keys.setColumnStretch(2 * col + 1, 1)
+        keys.setRowStretch(per_column + 1, 1)
 
     def _shortcuts(self) -> None:
         def key(sequence: str | QKeySequence | Qt.Key, slot: Callable[[], None]) -> None:
@@ -281,6 +308,8 @@ class RatingWindow(QWidget):
         self.focus_mode = False
         self._ranking = []
         self._build_cards(item)
+        self.refs_panel.setVisible(bool(self.ref_views))
+        self.outputs_area.show_footer(True)
         for key, path in (("original", item.original_image), ("masked", item.masked_image)):
             if key in self.ref_views:
                 self.ref_views[key].set_image(path)
@@ -307,6 +336,9 @@ class RatingWindow(QWidget):
                 card.score_given.connect(lambda index, scale, value: self._score_card(index, scale, value))
                 self.output_group.add(card.view)
                 self.cards.append(card)
+                card.setParent(self.outputs_area)
+                for child in card.findChildren(QWidget):  # hidden ones too: every card measures alike
+                    child.ensurePolished()
             self.outputs_area.set_cards(self.cards)
         for card, output in zip(self.cards, item.outputs, strict=True):
             card.setEnabled(self._editable)
@@ -367,22 +399,34 @@ class RatingWindow(QWidget):
             self.ranking.item(row).setSelected(name == label)
 
     def choose_scale(self, step: int) -> None:
+        """Up/Down: the previous or next scale; stops at the first and the last (no wrapping)."""
         if not self.questions.scales:
             return
-        self.active_scale = (self.active_scale + step) % len(self.questions.scales)
+        last = len(self.questions.scales) - 1
+        target = max(0, min(last, self.active_scale + step))
+        if target == self.active_scale and step:
+            end = "first" if step < 0 else "last"
+            self.say(f"{SCALE_TEXT[self.questions.scales[target]]} is the {end} scale.")
+        self.active_scale = target
         self.select(self.selected)
 
     def toggle_focus_mode(self) -> None:
         self.focus_mode = not self.focus_mode
         self._apply_focus_mode()
+        self.say("One output alone: F shows all outputs again, 1 – 9 switches output." if self.focus_mode else "")
 
     def _apply_focus_mode(self) -> None:
+        """F: the selected output alone, as large as the whole window allows (the reference images
+        and the panel under the outputs step aside; F again brings them back)."""
         for card in self.cards:
             card.setVisible(not self.focus_mode or card.index == self.selected)
-        self.outputs_area.relayout()
+        self.refs_panel.setVisible(bool(self.ref_views) and not self.focus_mode)
+        self.outputs_area.show_footer(not self.focus_mode)
 
     def _write_comment(self) -> None:
         if self.questions.ask_comment and self._editable:
+            if self.focus_mode:
+                self.toggle_focus_mode()  # the comment box is in the panel the full view hides
             self.comment.setFocus()
 
     def _leave_text(self) -> None:

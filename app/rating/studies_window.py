@@ -30,16 +30,19 @@ from PySide6.QtWidgets import (
 
 from app.rating.context import StudiesContext, make_context
 from app.rating.dialogs import GenerationDialog, NewStudyDialog, RaterDialog
-from app.rating.generation import PipelinePrepare, RegistryGenerate
+from app.rating.generation import service_outputs
 from app.rating.prompts import CSV_FILTER, ZIP_FILTER, DialogStudyPrompts, StudyPrompts
+from app.rating.rater_folder import make_rater_folder_action, may_rate_here
 from app.rating.workers import GenerationRunner, GenerationWorker
 from app.workers import describe_error
 from inference.errors import InferenceError
-from inference.models.registry import list_models
+from inference.models.manager import default_manager
 from studies.cases import CaseStore
 from studies.errors import StudyError
 from studies.exchange import export_answers, export_package, import_answers, import_package
 from studies.options import StudyRole, StudyStatus
+from studies.rating import rater_has_pin
+from studies.study_outputs import OutputMaker
 from studies.study_setup import Generate, Prepare, StudyInfo, StudySetup
 from studies.unblinding import UnblindingService
 
@@ -47,12 +50,12 @@ STATUS_TEXT = {StudyStatus.DRAFT: "Draft", StudyStatus.OPEN: "Open for rating", 
                StudyStatus.UNBLINDED: "Unblinded"}
 ID_ROLE = Qt.ItemDataRole.UserRole
 
-GenerationFactory = Callable[[StudiesContext, StudyInfo], tuple[Generate, Prepare | None]]
+GenerationFactory = Callable[[StudiesContext, StudyInfo], tuple[OutputMaker | Generate, Prepare | None]]
 
 
-def registry_callables(context: StudiesContext, study: StudyInfo) -> tuple[Generate, Prepare | None]:
-    """The real thing: the registry's models and the face pipeline's landmark crop."""
-    return RegistryGenerate(context.device), PipelinePrepare(study.options.output_size)
+def registry_callables(context: StudiesContext, study: StudyInfo) -> tuple[OutputMaker | Generate, Prepare | None]:
+    """The real thing: the clinic's prediction service (each output is the case's clinical prediction)."""
+    return service_outputs(context.device), None
 
 
 class StudiesWindow(QWidget):
@@ -67,6 +70,7 @@ class StudiesWindow(QWidget):
         self.prompts: StudyPrompts = prompts or DialogStudyPrompts(self)
         self.generation = generation
         self.child_windows: list[QWidget] = []
+        self._last_rater: dict[int, int] = {}  # study id -> rater id who last started rating here
         self.last_generation: GenerationDialog | None = None
         self.setWindowTitle("Blinded rating studies")
         self.resize(1250, 760)
@@ -123,7 +127,8 @@ class StudiesWindow(QWidget):
                 ("export_answers", "Export answers to send back…", self.export_answers),
                 ("close", "Close study…", self.close_study),
                 ("unblind", "Unblind…", self.unblind),
-                ("analysis", "Analysis and report…", self.show_analysis))):
+                ("analysis", "Analysis and report…", self.show_analysis),
+                ("rater_folder", "Make rater folder…", self.make_rater_folder))):
             button = QPushButton(text)
             button.clicked.connect(slot)
             self.buttons[key] = button
@@ -139,6 +144,9 @@ class StudiesWindow(QWidget):
         self.raters.setHorizontalHeaderLabels(["Name", "Initials", "Site", "Progress"])
         self.raters.verticalHeader().hide()
         self.raters.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.raters.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.raters.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.raters.doubleClicked.connect(lambda *_: self.start_rating() if self.buttons["rate"].isEnabled() else None)
         self.raters.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         rl.addWidget(self.raters, 1)
         rl.addWidget(QLabel("<b>Owner actions log</b> (closing, unblinding: every attempt)"))
@@ -202,8 +210,9 @@ class StudiesWindow(QWidget):
         self.heading.setText(f"<span style='font-size:16px; font-weight:600'>{_esc(study.title)}</span>"
                              f"&nbsp;&nbsp;<span style='color:#5f6368'>{STATUS_TEXT[status]}</span>")
         o = study.options
-        asked = [q for q, on in (("validity", o.ask_validity), ("ranking", o.ask_ranking),
-                                 ("comment", o.ask_comment)) if on] + [s.value.replace("_", " ") for s in o.scales]
+        asked = [q for q, on in (("pairwise comparison", o.pairwise), ("validity", o.ask_validity),
+                                 ("ranking", o.ask_ranking), ("comment", o.ask_comment)) if on]
+        asked += [s.value.replace("_", " ") for s in o.scales]
         lines = [("Owner", study.owner_name), ("Cases", str(study.n_cases)),
                  ("Models", ", ".join(study.model_names) if home else "(kept at the owner's site)"),
                  ("Outputs", f"{study.n_outputs}" + ("" if study.generated_at or not home else " (not generated)")),
@@ -219,22 +228,30 @@ class StudiesWindow(QWidget):
             "add_rater": home and status in (StudyStatus.DRAFT, StudyStatus.OPEN),
             "open": home and status == StudyStatus.DRAFT and study.generated_at is not None,
             "rate": status == StudyStatus.OPEN and study.n_raters > 0,
-            "export_package": home and status == StudyStatus.OPEN and study.n_raters > 0,
+            # the answer sheet carries no pair choices yet: pairwise studies are rated at the owner's site
+            "export_package": home and status == StudyStatus.OPEN and study.n_raters > 0 and not o.pairwise,
             "import_answers": home and status == StudyStatus.OPEN,
             "export_answers": not home,
             "close": home and status == StudyStatus.OPEN,
             "unblind": home and status == StudyStatus.CLOSED,
             "analysis": status == StudyStatus.UNBLINDED,
+            "rater_folder": home and status == StudyStatus.OPEN and study.n_raters > 0 and not o.pairwise,
         }
         for key, on in enabled.items():
             self.buttons[key].setEnabled(on)
-        self.hint.setText(_next_step(study))
+        self.hint.setText(_next_step(study) + (
+            " Pairwise studies are rated at this site: answer sheets do not carry pair choices yet."
+            if o.pairwise and home and status == StudyStatus.OPEN else ""))
         raters = self.setup.list_raters(study.id)
+        pins = {r.id: rater_has_pin(self.db, r.id) for r in raters}
         self.raters.setRowCount(len(raters))
         for row, r in enumerate(raters):
             progress = f"{r.n_completed} of {r.n_items}" if r.n_items else "orders drawn when the study opens"
-            for col, value in enumerate((r.name, r.initials, r.site, progress)):
-                self.raters.setItem(row, col, QTableWidgetItem(value))
+            for col, value in enumerate((r.name + ("  [PIN]" if pins.get(r.id) else ""), r.initials, r.site, progress)):
+                item = QTableWidgetItem(value)
+                if col == 0 and pins.get(r.id):
+                    item.setToolTip("This rater gives a PIN to start rating.")
+                self.raters.setItem(row, col, item)
         log = self.unblinding.log(study.id)
         self.log.setRowCount(len(log))
         for row, e in enumerate(log):
@@ -257,7 +274,7 @@ class StudiesWindow(QWidget):
         cases = self._run("Cases unavailable", lambda: CaseStore(self.db).list_cases())
         if cases is None:
             return
-        dialog = NewStudyDialog(cases, list_models(), self.context.owner_name, self)
+        dialog = NewStudyDialog(cases, default_manager().specs(), self.context.owner_name, self)
         if not self.prompts.run_dialog(dialog) or dialog.request is None:
             return
         req = dialog.request
@@ -286,9 +303,9 @@ class StudiesWindow(QWidget):
     def _generate(self, study: StudyInfo, passphrase: str) -> None:
         made: dict[str, object] = {}
 
-        def callables() -> tuple[Generate, Prepare | None]:
+        def callables() -> tuple[OutputMaker | Generate, Prepare | None]:
             generate, prepare = self.generation(self.context, study)
-            made["prepare"] = prepare
+            made["prepare"], made["generate"] = prepare, generate
             return generate, prepare
 
         worker = GenerationWorker(self.setup, study.id, passphrase, callables)
@@ -303,7 +320,8 @@ class StudiesWindow(QWidget):
             self.prompts.info("Generation cancelled", "The outputs are incomplete; generate them again before "
                                                       "opening the study.")
         elif dialog.outcome == "finished":
-            fallbacks = getattr(made.get("prepare"), "fallbacks", [])
+            fallbacks = (getattr(made.get("generate"), "fallbacks", None)
+                         or getattr(made.get("prepare"), "fallbacks", []))
             text = f"{self.setup.get_study(study.id).n_outputs} outputs were generated and sealed."
             if fallbacks:
                 text += (f"\n\nNo face was found in {len(fallbacks)} photo(s); for those cases the square "
@@ -318,7 +336,8 @@ class StudiesWindow(QWidget):
         if not self.prompts.run_dialog(dialog):
             return
         name, initials, site = dialog.values()
-        if self._run("Rater not added", lambda: self.setup.add_rater(study.id, name, initials, site)) is not None:
+        if self._run("Rater not added", lambda: self.setup.add_rater(study.id, name, initials, site,
+                                                                     pin=dialog.chosen_pin())) is not None:
             self.refresh(study.id)
 
     def open_study(self) -> None:
@@ -334,16 +353,29 @@ class StudiesWindow(QWidget):
     def start_rating(self) -> QWidget | None:
         """A rater picks their own name; the rating screen shows only their answers."""
         study = self.current()
-        if study is None:
+        if study is None or not may_rate_here(self.prompts, self.db, study):  # no rating beside the case screen
             return None
         raters = self.setup.list_raters(study.id)
         choice = self.prompts.choose_item("Start rating", "Who is rating?",
-                                          [f"{r.name} ({r.initials})" for r in raters])
+                                          [f"{r.name} ({r.initials})" for r in raters],
+                                          self._chosen_rater(study.id, raters))
         if choice is None:
             return None
-        from app.rating.rating_window import RatingWindow
+        rater = raters[choice]
+        self._last_rater[study.id] = rater.id
+        from app.rating.pairwise_window import open_rating_screen
 
-        window = self._run("Rating cannot start", lambda: RatingWindow(self.db, raters[choice].id))
+        pin = None
+        try:
+            needs_pin = rater_has_pin(self.db, rater.id)
+        except StudyError as exc:
+            self.prompts.error("Rating cannot start", describe_error(exc))
+            return None
+        if needs_pin:
+            pin = self.prompts.ask_passphrase("Start rating", f"PIN of {rater.name} ({rater.initials}):")
+            if pin is None:
+                return None
+        window = self._run("Rating cannot start", lambda: open_rating_screen(self.db, rater.id, pin))
         if window is None:
             return None
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -352,7 +384,22 @@ class StudiesWindow(QWidget):
         window.show()
         return window
 
+    def _chosen_rater(self, study_id: int, raters: list) -> int:
+        """Row of the rater to offer first: the one selected in the raters table, else whoever
+        rated last from this window, else the first."""
+        rows = self.raters.selectionModel().selectedRows() if self.raters.selectionModel() else []
+        if rows and 0 <= rows[0].row() < len(raters):
+            return rows[0].row()
+        last = self._last_rater.get(study_id)
+        return next((i for i, r in enumerate(raters) if r.id == last), 0)
+
     # ------------------------------------------------------------------ other sites
+
+    def make_rater_folder(self) -> None:
+        """Copy the open study into an empty folder for its raters (no cases, no predictions)."""
+        study = self.current()
+        if study is not None:
+            make_rater_folder_action(self.prompts, self.db, study, self.setup.list_raters(study.id))
 
     def export_package(self) -> None:
         study = self.current()

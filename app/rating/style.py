@@ -77,5 +77,9 @@ QListWidget::item {{ padding: 6px; }}
 QListWidget::item:selected {{ background: {ACCENT}; color: white; }}
 QProgressBar {{ background: #1f2023; border: 1px solid #4a4c52; border-radius: 5px; text-align: center; height: 16px; }}
 QProgressBar::chunk {{ background: {VALID_COLOUR}; border-radius: 4px; }}
-QFrame#scaleRow[active="true"] {{ background: #3d4450; border-radius: 4px; }}
+QFrame#scaleRow {{ border-left: 3px solid transparent; border-radius: 4px; }}
+QFrame#scaleRow[active="true"] {{ background: #34506f; border-left: 3px solid {ACCENT}; }}
+QFrame#scaleRow[active="true"] QLabel#scaleName {{ font-weight: 700; color: white; }}
+QLabel#scaleMarker {{ color: {ACCENT}; font-weight: 700; }}
+QFrame#scaleRow[active="true"] QLabel#scaleMarker {{ color: white; }}
 """

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from app.workers import EXPECTED_ERRORS
+from studies.study_outputs import OutputMaker
 from studies.study_setup import Generate, Prepare, StudySetup
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ class GenerationWorker(QObject):
     cancelled = Signal()
 
     def __init__(self, setup: StudySetup, study_id: int, passphrase: str,
-                 make_callables: Callable[[], tuple[Generate, Prepare | None]]) -> None:
+                 make_callables: Callable[[], tuple[OutputMaker | Generate, Prepare | None]]) -> None:
         super().__init__()
         self._setup = setup
         self._study_id = study_id

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.autosave import MaskAutosaver
 from app.canvas.images import pyramid_images, to_pixmaps
 from app.canvas.view import MaskCanvas, ZoomPanView
+from inference.devices import set_cpu_precision
 from inference.face.suggest import FAMILY_LABELS, suggest_mask
 from app.prompts import (
     DICOM_FILTER,
@@ -46,7 +47,7 @@ from app.version import app_version
 from app.windows.measures_panel import MeasuresPanel
 from app.windows.panels import TOOL_LABELS, CasePanel, ModelPanel, ToolPanel
 from app.windows.photo_landmarks import PhotoLandmarksController
-from app.windows.predictions import BeforeAfterWidget, CompareWidget, Gallery
+from app.windows.predictions import BeforeAfterWidget, CompareWidget, Gallery, delete_prediction
 from app.windows.steering import SteerContext, SteeringBar, SteeringController, SteerOutcome
 from app.workers import ModelRunner, ModelRunWorker, RunOutcome, RunRequest, TaskRunner, describe_error
 from inference.errors import InferenceError, NoFaceError
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
                  pipeline: Any = None, settings_path: Path | None = None, probe: bool = True) -> None:
         super().__init__()
         self.settings = settings
+        set_cpu_precision(settings.cpu_precision)
         self.settings_path = settings_path
         self.prompts: Prompts = prompts or DialogPrompts(self)
         self.state = AppState(settings.brush_size, settings.overlay_color, settings.overlay_opacity)
@@ -178,6 +180,8 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.gallery = Gallery(self.state)
+        self.gallery.delete_requested.connect(
+            lambda record_id: delete_prediction(self.state, self.store, self.prompts, record_id))
         gallery_dock = QDockWidget("Predictions of this case", self)
         gallery_dock.setObjectName("gallery-dock")
         gallery_dock.setWidget(self.gallery)
@@ -462,7 +466,8 @@ class MainWindow(QMainWindow):
 
         if self.store is None:
             return
-        dialog = CaseListDialog(self.store, self)
+        dialog = CaseListDialog(self.store, self, prompts=self.prompts,
+                                current_case_id=self.state.case.id if self.state.case else None)
         if dialog.exec() and dialog.selected_case_id() is not None:
             self.open_case(dialog.selected_case_id())
 
@@ -1041,6 +1046,7 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, new: AppSettings) -> None:
         old, self.settings = self.settings, new
+        set_cpu_precision(new.cpu_precision)
         self._persist_settings()
         if new.data_dir != old.data_dir:
             self.close_case()

@@ -1,15 +1,19 @@
-"""Viewing predictions: side by side (linked zoom/pan), before/after slider, and the gallery."""
+"""Viewing predictions: side by side (linked zoom/pan), before/after slider, and the gallery
+(where a prediction can be deleted: right click or the Delete key, confirmed first)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QKeyEvent, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -17,6 +21,12 @@ from PySide6.QtWidgets import (
 
 from app.canvas.view import BeforeAfterViewer, ImageViewer
 from app.state import AppState, PredictionView
+from app.workers import describe_error
+from studies.errors import StudyError
+
+if TYPE_CHECKING:
+    from app.prompts import Prompts
+    from studies.cases import CaseStore
 
 THUMB = 96
 
@@ -103,11 +113,19 @@ class BeforeAfterWidget(QWidget):
 
 
 class Gallery(QListWidget):
-    """Every prediction of the case as a thumbnail; clicking one shows it in the viewers."""
+    """Every prediction of the case as a thumbnail; clicking one shows it in the viewers.
+
+    Right click (or Delete) on a prediction emits ``delete_requested(record id)``; the window
+    answers with :func:`delete_prediction`.
+    """
+
+    delete_requested = Signal(int)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._menu)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setFlow(QListView.Flow.LeftToRight)
         self.setWrapping(False)
@@ -159,6 +177,23 @@ class Gallery(QListWidget):
             self.setCurrentRow(-1)
         self.blockSignals(False)
 
+    def _menu(self, pos: QPoint) -> None:
+        item = self.itemAt(pos)
+        if item is None:
+            return
+        menu = QMenu(self)
+        action = menu.addAction("Delete prediction…")
+        record_id = int(item.data(Qt.ItemDataRole.UserRole))
+        action.triggered.connect(lambda: self.delete_requested.emit(record_id))
+        menu.popup(self.viewport().mapToGlobal(pos))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        item = self.currentItem()
+        if event.matches(QKeySequence.StandardKey.Delete) and item is not None:
+            self.delete_requested.emit(int(item.data(Qt.ItemDataRole.UserRole)))
+            return
+        super().keyPressEvent(event)
+
     def _picked(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
         if item is None:
             return
@@ -166,3 +201,39 @@ class Gallery(QListWidget):
         match = next((p for p in self.state.predictions if p.record_id == record_id), None)
         if match is not None and match is not self.state.current_prediction:
             self.state.set_current_prediction(match)
+
+
+def delete_prediction(state: AppState, store: CaseStore | None, prompts: Prompts, record_id: int) -> bool:
+    """Ask, then delete one prediction of the open case (its row, then its files); True if deleted.
+
+    A prediction is never part of a blinded study (studies make their own outputs), so nothing
+    else depends on it. Refused while a model runs, since a run may be re-rendering it.
+    """
+    prediction = next((p for p in state.predictions if p.record_id == record_id), None)
+    if prediction is None or state.case is None or store is None:
+        return False
+    if state.busy:
+        prompts.error("Please wait", "A model is running. Wait for it to finish or cancel it, then delete.")
+        return False
+    if not prompts.confirm("Delete prediction", f"Delete the prediction of {prediction.display_name} made "
+                                                f"{prediction.created_at}?\n\nIts image is removed from the "
+                                                "data folder. This cannot be undone."):
+        return False
+    try:
+        store.delete_prediction(state.case.id, record_id)
+    except StudyError as exc:
+        stored = _stored_predictions(store, state.case.id)
+        still_there = stored is None or any(p.id == record_id for p in stored)
+        prompts.error("Prediction not deleted" if still_there else "Prediction deleted", describe_error(exc))
+        if still_there:
+            return False
+    state.set_predictions([p for p in state.predictions if p.record_id != record_id])
+    return True
+
+
+def _stored_predictions(store: CaseStore, case_id: int) -> list | None:
+    """The case's stored predictions, or None when the database cannot say."""
+    try:
+        return store.list_predictions(case_id)
+    except StudyError:
+        return None

@@ -11,7 +11,6 @@ render runs are coalesced into one more render of the latest points.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,21 +52,15 @@ class SteerOutcome:
 
 
 class ModelCache:
-    """Loaded models by name, so each release does not reload the weights (thread-safe)."""
+    """Loaded models by name, through the shared ``ModelManager`` (the Run's models are reused)."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._models: dict[tuple[str, str], Any] = {}
+    def __init__(self, manager: Any = None) -> None:
+        self._manager = manager
 
     def get(self, name: str, device_pref: str) -> Any:
-        from inference.devices import select_device
-        from inference.models.registry import load_model
+        from inference.models.manager import default_manager
 
-        with self._lock:
-            key = (name, device_pref)
-            if key not in self._models:
-                self._models[key] = load_model(name, select_device(device_pref))
-            return self._models[key]
+        return (self._manager or default_manager()).load(name, device_pref)
 
 
 def render_steered(ctx: SteerContext, prediction_id: int, model_name: str, landmarks: np.ndarray | None,

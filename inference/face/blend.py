@@ -16,6 +16,7 @@ import numpy as np
 
 from inference.errors import MaskError
 from inference.face.crop import FaceCrop
+from inference.io.mask_codec import decode_mask
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,12 @@ def default_feather(crop: FaceCrop, resolution: int) -> float:
 
 
 def mask_bounds(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(top, left, bottom, right) of the True pixels, or None for an empty mask."""
-    if mask.dtype not in (np.bool_, np.uint8):
-        mask = mask != 0
+    """(top, left, bottom, right) of the True pixels, or None for an empty mask.
+
+    A mask that is not bool is read through the one mask codec (8-bit grey, white = hole).
+    """
+    if mask.dtype != np.bool_:
+        mask = decode_mask(mask)
     x, y, w, h = cv2.boundingRect(np.ascontiguousarray(mask).view(np.uint8))
     if w == 0 or h == 0:
         return None
@@ -78,7 +82,8 @@ def blend_patch(photo: np.ndarray, prediction_crop: np.ndarray, crop: FaceCrop, 
 
     hole = mask[top:bottom, left:right].astype(bool, copy=False)
     alpha = _feathered_alpha(hole, feather)
-    predicted = _resample_prediction(prediction_crop, crop, top, left, bottom - top, right - left)
+    predicted = crop.sample_in_photo(prediction_crop, top, left, bottom - top, right - left,
+                                     cv2.INTER_CUBIC, cv2.BORDER_REPLICATE)
     original = photo[top:bottom, left:right]
     blended = original.astype(np.float32)
     blended += alpha[..., None] * (predicted.astype(np.float32) - blended)
@@ -100,15 +105,3 @@ def _feathered_alpha(hole: np.ndarray, feather: float) -> np.ndarray:
     distance = cv2.distanceTransform(keep, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     alpha = 1.0 - distance / np.float32(feather)
     return np.clip(alpha, 0.0, 1.0, out=alpha)
-
-
-def _resample_prediction(prediction_crop: np.ndarray, crop: FaceCrop, top: int, left: int,
-                         height: int, width: int) -> np.ndarray:
-    """The prediction sampled at the photo pixels of one rectangle (pixel centres aligned)."""
-    resolution = prediction_crop.shape[0]
-    k = crop.size / resolution  # photo pixels per crop pixel
-    # Photo pixel x (centre x + 0.5) sits at crop coordinate (x + 0.5 - x0) / k, i.e. index that - 0.5.
-    inverse = np.array([[1 / k, 0, (left + 0.5 - crop.x0) / k - 0.5],
-                        [0, 1 / k, (top + 0.5 - crop.y0) / k - 0.5]], dtype=np.float64)
-    return cv2.warpAffine(prediction_crop, inverse, (width, height),
-                          flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)

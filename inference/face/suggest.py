@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from inference.face.regions import JAW_LEFT, JAW_RIGHT, MOUTH_OUTER, NOSE_BASE, PHILTRUM, UPPER_LIP
+from inference.face.regions import JAW_LEFT, JAW_RIGHT, MOUTH_CORNERS, MOUTH_OUTER, NOSE_BASE, PHILTRUM, UPPER_LIP
 
 MASK_FAMILIES = ("upper_lip_nostril", "mouth_nostril", "upper_lip")
 FAMILY_LABELS = {
@@ -101,7 +101,7 @@ def upper_lip_mask(landmarks: np.ndarray, shape: tuple[int, int],
                    dilate_fraction: float = DILATE_FRACTION) -> np.ndarray:
     """The first suggestion: hulls of the upper lip and the philtrum, dilated by a fraction of the mouth width."""
     p = _points(landmarks)
-    mouth_width = float(np.linalg.norm(p[54] - p[48]))
+    mouth_width = float(np.linalg.norm(p[MOUTH_CORNERS[1]] - p[MOUTH_CORNERS[0]]))
     return polygons_mask([_hull(p[list(UPPER_LIP)]), _hull(p[list(PHILTRUM)])],
                          max(1, round(dilate_fraction * mouth_width)), shape)
 

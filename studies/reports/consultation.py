@@ -40,6 +40,8 @@ from PIL import Image as PILImage
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer
 
+from inference.face.regions import CONTOURS, NOSE_BASE_AND_MOUTH
+from inference.io.mask_codec import decode_mask, encode_mask_image
 from studies.reports import blocks
 from studies.reports.errors import ReportInputError
 from studies.reports.marks import add_research_mark
@@ -58,19 +60,13 @@ FAMILY, CLINICAL, DEIDENTIFIED = "family", "clinical", "deidentified"
 REPORT_KINDS = (FAMILY, CLINICAL, DEIDENTIFIED)
 """The three kinds of consultation report (see the module docstring)."""
 
-NOSE_MOUTH_LANDMARKS = (*range(31, 36), *range(48, 68))
+NOSE_MOUTH_LANDMARKS = NOSE_BASE_AND_MOUTH
 """iBUG 300-W 0-based indices of the lower nose (31-35) and the mouth (48-67)."""
 
 _OUTLINE_RGB = (255, 214, 0)
 _HALO_RGB = (20, 20, 20)
 _PAD_RGB = (238, 238, 238)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-# iBUG 68 contour groups for drawing landmarks as lines (closed groups last flag True).
-_LANDMARK_GROUPS = (
-    (range(0, 17), False), (range(17, 22), False), (range(22, 27), False),
-    (range(27, 31), False), (range(31, 36), False), (range(36, 42), True),
-    (range(42, 48), True), (range(48, 60), True), (range(60, 68), True),
-)
 
 
 @dataclass(frozen=True)
@@ -276,8 +272,8 @@ class _Cropper:
         return cv2.resize(win, (self.out_w, self.out_h), interpolation=cv2.INTER_AREA)
 
     def mask(self, mask: np.ndarray) -> np.ndarray:
-        win = self._window(mask.astype(np.uint8) * 255, 0)
-        return cv2.resize(win, (self.out_w, self.out_h), interpolation=cv2.INTER_NEAREST) > 127
+        win = self._window(encode_mask_image(mask), 0)
+        return decode_mask(cv2.resize(win, (self.out_w, self.out_h), interpolation=cv2.INTER_NEAREST))
 
     def points(self, pts: np.ndarray) -> np.ndarray:
         l, t, r, b = self.box
@@ -306,7 +302,7 @@ def landmark_overlay(rgb: np.ndarray, pts: np.ndarray) -> np.ndarray:
     r = max(2, round(side * 0.005))
     shift = 4  # sub-pixel drawing precision
     p = np.round(pts * (1 << shift)).astype(np.int32)
-    for idx, closed in _LANDMARK_GROUPS:
+    for idx, closed in CONTOURS:
         cv2.polylines(out, [p[list(idx)]], closed, (0, 200, 255), lw, cv2.LINE_AA, shift)
     for x, y in p:
         cv2.circle(out, (int(x), int(y)), (r + 1) << shift, (20, 20, 20), -1, cv2.LINE_AA, shift)

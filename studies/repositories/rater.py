@@ -107,7 +107,9 @@ class RaterUnitOfWork:
         self.db = db
 
     def __enter__(self) -> "RaterUnitOfWork":
-        self.session = self.db.session_factory()
+        # The rating screen's own connections: on SQLite they cannot read the case store, the model
+        # names or the sealed mapping at all (studies.database, schema.RATER_HIDDEN_TABLES).
+        self.session = (self.db.rater_session_factory or self.db.session_factory)()
         self.raters = RaterRepository(self.session)
         return self
 

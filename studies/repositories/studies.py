@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -22,6 +23,19 @@ from studies.schema import (
     UnblindingLog,
     ValidityAnswer,
 )
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One output shown in one rater's item, with every answer given to it (rows of the open session)."""
+
+    rater: Rater
+    item: RaterItem
+    shown: RaterItemOutput
+    validity: ValidityAnswer | None
+    rank: RankAnswer | None
+    comment: CommentAnswer | None  # the item's comment (one per item, repeated on each of its outputs)
+    scales: tuple[ScaleAnswer, ...]
 
 
 class StudyRepository:
@@ -99,6 +113,36 @@ class StudyRepository:
         for a in self.session.scalars(select(ScaleAnswer).where(ScaleAnswer.item_output_id.in_(ids))):
             scales.setdefault(a.item_output_id, []).append(a)
         return validity, ranks, scales
+
+    def answer_rows(self, study_id: int, rater_ids: Collection[int] | None = None,
+                    completed_only: bool = False) -> list[AnswerRow]:
+        """Every shown output of the study's raters with its answers: the one answers join.
+
+        Analysis, the answer-sheet export and the exchange read answers through this, so they
+        cannot disagree on which answers belong to which output. Ordered by rater, item (as
+        created, i.e. by position) and display slot; ``completed_only`` keeps finished items only.
+        """
+        scope = [Rater.study_id == study_id]
+        if rater_ids is not None:
+            scope.append(Rater.id.in_(list(rater_ids)))
+        if completed_only:
+            scope.append(RaterItem.completed_at.is_not(None))
+        rows = self.session.execute(
+            select(Rater, RaterItem, RaterItemOutput, ValidityAnswer, RankAnswer, CommentAnswer)
+            .join(RaterItem, RaterItem.rater_id == Rater.id)
+            .join(RaterItemOutput, RaterItemOutput.item_id == RaterItem.id)
+            .outerjoin(ValidityAnswer, ValidityAnswer.item_output_id == RaterItemOutput.id)
+            .outerjoin(RankAnswer, RankAnswer.item_output_id == RaterItemOutput.id)
+            .outerjoin(CommentAnswer, CommentAnswer.item_id == RaterItem.id)
+            .where(*scope).order_by(Rater.id, RaterItem.id, RaterItemOutput.slot)).all()
+        scales: dict[int, list[ScaleAnswer]] = {}
+        for answer in self.session.scalars(
+                select(ScaleAnswer).join(RaterItemOutput, RaterItemOutput.id == ScaleAnswer.item_output_id)
+                .join(RaterItem, RaterItem.id == RaterItemOutput.item_id).join(Rater, Rater.id == RaterItem.rater_id)
+                .where(*scope).order_by(ScaleAnswer.id)):
+            scales.setdefault(answer.item_output_id, []).append(answer)
+        return [AnswerRow(rater, item, shown, validity, rank, comment, tuple(scales.get(shown.id, ())))
+                for rater, item, shown, validity, rank, comment in rows]
 
     def comments(self, item_ids: Sequence[int]) -> dict[int, CommentAnswer]:
         if not item_ids:

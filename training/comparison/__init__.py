@@ -9,7 +9,9 @@ only trains them.
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from dataclasses import asdict, fields, replace
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -24,6 +26,9 @@ from training.comparison.lafin import LaFInStep, LaFInWeights
 from training.errors import ConfigError
 from training.vgg import VGG16Features
 
+if TYPE_CHECKING:
+    from training.config import Config
+
 # name -> (network class, step class); the class names are what a model card's architecture records
 NETWORKS: dict[str, tuple[type[nn.Module], type[ComparisonStep]]] = {
     "edgeconnect": (EdgeConnect, EdgeConnectStep),
@@ -31,7 +36,10 @@ NETWORKS: dict[str, tuple[type[nn.Module], type[ComparisonStep]]] = {
     "ctsdg": (CTSDG, CTSDGStep),
 }
 
-__all__ = ["NETWORKS", "build", "ComparisonStep", "EdgeConnectStep", "EdgeConnectWeights", "LaFInStep",
+#: name -> the loss weights of its paper (``[comparison] weights`` overrides them by field name)
+WEIGHTS = {"edgeconnect": EdgeConnectWeights, "lafin": LaFInWeights, "ctsdg": CTSDGWeights}
+
+__all__ = ["NETWORKS", "WEIGHTS", "build", "build_from_config", "paper_settings", "ComparisonStep", "EdgeConnectStep", "EdgeConnectWeights", "LaFInStep",
            "LaFInWeights", "CTSDGStep", "CTSDGWeights"]
 
 
@@ -51,3 +59,60 @@ def build(name: str, width: float = 1.0, *, network_kwargs: dict[str, Any] | Non
     if device is not None:
         network = network.to(device)
     return network, step_cls(network, vgg=vgg, device=device, **step_kwargs)
+
+
+def _network_arguments(name: str) -> set[str]:
+    params = inspect.signature(NETWORKS[name][0].__init__).parameters
+    return {k for k in params if k not in ("self", "width")}
+
+
+def paper_settings(name: str) -> dict[str, Any]:
+    """The step's defaults (its paper's): learning rate, discriminator ratio, betas, adversarial loss."""
+    params = inspect.signature(NETWORKS[name][1].__init__).parameters
+    return {k: params[k].default for k in ("lr", "d_lr_ratio", "betas", "gan")}
+
+
+def loss_weights(config: "Config") -> Any:
+    """The paper's loss weights of ``config.architecture`` with ``[comparison] weights`` applied."""
+    cls = WEIGHTS[config.architecture]
+    given = dict(config.comparison.weights)
+    unknown = set(given) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ConfigError(f"[comparison] weights: {', '.join(sorted(unknown))} not among {config.architecture}'s "
+                          f"loss weights ({', '.join(f.name for f in fields(cls))}).")
+    return replace(cls(), **given)
+
+
+def training_settings(config: "Config") -> dict[str, Any]:
+    """What the step is built with, as the model card records it (loss weights, optimiser, phase or guide)."""
+    c, name = config.comparison, config.architecture
+    settings: dict[str, Any] = {**paper_settings(name), "d_lr_ratio": c.d_lr_ratio, "betas": list(c.betas),
+                                "gan": c.gan, "loss_weights": asdict(loss_weights(config))}
+    if c.lr is not None:
+        settings["lr"] = c.lr
+    if name == "edgeconnect":
+        settings["phase"] = c.phase
+    if name == "lafin":
+        settings["guide"] = c.guide
+    return settings
+
+
+def build_from_config(config: "Config", vgg: VGG16Features | None = None,
+                      device: torch.device | None = None) -> tuple[nn.Module, ComparisonStep]:
+    """(network, training step) for a config with ``architecture`` in ``NETWORKS`` and its ``[comparison]`` section."""
+    name, c = config.architecture, config.comparison
+    if name not in NETWORKS:
+        raise ConfigError(f"architecture = {name!r} is not a comparison network ({', '.join(NETWORKS)}).")
+    unknown = set(c.network) - _network_arguments(name)
+    if unknown:
+        raise ConfigError(f"[comparison] network: {', '.join(sorted(unknown))} not among {name}'s arguments "
+                          f"({', '.join(sorted(_network_arguments(name)))}).")
+    kwargs: dict[str, Any] = {"weights": loss_weights(config), "d_lr_ratio": c.d_lr_ratio, "betas": tuple(c.betas),
+                              "gan": c.gan}
+    if c.lr is not None:
+        kwargs["lr"] = c.lr
+    if name == "edgeconnect":
+        kwargs["phase"] = c.phase
+    if name == "lafin":
+        kwargs["guide"] = c.guide
+    return build(name, config.width, network_kwargs=dict(c.network), vgg=vgg, device=device, **kwargs)

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import torch
 
+from inference.face.regions import MIRROR_PERMUTATION
 from training.data.cache import CROP_SIZE
 from training.errors import DataError
 from training.masks.freeform import free_form_mask
@@ -18,10 +19,7 @@ from training.masks.lip import family_mask, lip_region_mask
 from training.masks.nvidia import NvidiaMasks
 
 # iBUG 300-W index of each landmark's mirror image, for horizontal flips.
-FLIP_PERMUTATION = np.array(
-    list(range(16, -1, -1)) + list(range(26, 16, -1)) + [27, 28, 29, 30] + [35, 34, 33, 32, 31]
-    + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40]
-    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55] + [64, 63, 62, 61, 60, 67, 66, 65])
+FLIP_PERMUTATION = np.array(MIRROR_PERMUTATION)
 
 
 def mirror_landmarks(landmarks_norm: np.ndarray) -> np.ndarray:

@@ -1,11 +1,12 @@
 """``python -m training evaluate``: score registered models on the same held-out cases, in one run.
 
-Models are loaded through ``inference.models.registry`` (classical baselines and networks alike)
-and every output is scored by the pure pair metrics and the structure measures
-(``training.evaluation.structure``). Writes ``evaluation.json``, ``evaluation.md`` (the image
-metrics table and the "Structure" table), ``grid.jpg`` (lip cases and NVIDIA bins) and
-``grid_mouth.jpg`` / ``grid_upper_lip.jpg`` (the two mask families, zoomed on the lower face) into
-the output folder.
+Models are loaded through the one model manager (``inference.models.manager``; classical baselines
+and networks alike) and called on the held-out 256 px face crops themselves, since the cases are
+crops rather than photos (full photos go through ``inference.service``). Every output is scored by
+the pure pair metrics and the structure measures (``training.evaluation.structure``). Writes
+``evaluation.json``, ``evaluation.md`` (the image metrics table and the "Structure" table),
+``grid.jpg`` (lip cases and NVIDIA bins) and ``grid_mouth.jpg`` / ``grid_upper_lip.jpg`` (the two
+mask families, zoomed on the lower face) into the output folder.
 
 Per model, subset and category, ``evaluation.json`` holds under ``models[name]["scores"][subset][category]``:
 ``psnr``, ``ssim``, ``l1`` (means over the whole crop) with ``*_sd`` and ``n``; ``hole_psnr`` (mean,
@@ -47,15 +48,13 @@ class EvaluationResult:
 
 
 def _load(name: str, device: str | None, folder: Path | None):
-    """A registered model, or one built from an exported folder (to evaluate a run before shipping it)."""
-    from inference.devices import select_device
-    from inference.models.registry import get_spec, load_model
+    """A registered model, or one built from an exported folder (to evaluate a run before shipping it).
 
-    if folder is None:
-        return load_model(name, device)
-    from inference.models.landmark_guided import model_from_folder
+    Through the one model manager; ``switch`` keeps one model in memory while the next is scored.
+    """
+    from inference.models.manager import default_manager
 
-    return model_from_folder(get_spec(name), folder, select_device(device))
+    return default_manager().switch(name, device, weights=folder)
 
 
 def _predict(model, cases: list[EvalCase], chunk: int = 16

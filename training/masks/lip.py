@@ -17,7 +17,19 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from inference.face.regions import MOUTH_OUTER, PHILTRUM, UPPER_LIP
+from inference.face.regions import (
+    ALAR_BASES,
+    COLUMELLA_BASE,
+    CUPIDS_BOW_PEAKS,
+    INNER_LIP_MIDLINE,
+    INNER_UPPER_LIP_SIDES,
+    LABRALE_SUPERIUS,
+    MOUTH_CORNERS,
+    MOUTH_OUTER,
+    NOSTRIL_SILL_INNER,
+    PHILTRUM,
+    UPPER_LIP,
+)
 from inference.face.suggest import (
     MOUTH_NOSTRIL_DILATE,
     UPPER_LIP_NOSTRIL_DILATE,
@@ -34,7 +46,7 @@ def _px(lm_norm: np.ndarray, size: int) -> np.ndarray:
 
 def _face_scale(p: np.ndarray) -> float:
     """Inter-ocular-ish width: the mouth-corner distance, a stable length near the lip."""
-    return float(np.linalg.norm(p[54] - p[48])) + 1e-6
+    return float(np.linalg.norm(p[MOUTH_CORNERS[1]] - p[MOUTH_CORNERS[0]])) + 1e-6
 
 
 def _fill(canvas: np.ndarray, poly: np.ndarray) -> None:
@@ -64,7 +76,8 @@ def philtrum(p: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
 def _cleft_wedge(p: np.ndarray, rng: np.random.Generator, size: int, side: int) -> np.ndarray:
     """A wedge from one nostril down through the upper lip, wider at the lip (a cleft's shape)."""
     scale = _face_scale(p)
-    nostril, lip_top, lip_inner = (p[32], p[50], p[61]) if side < 0 else (p[34], p[52], p[63])
+    i = 0 if side < 0 else 1  # photo-left or photo-right
+    nostril, lip_top, lip_inner = p[NOSTRIL_SILL_INNER[i]], p[CUPIDS_BOW_PEAKS[i]], p[INNER_UPPER_LIP_SIDES[i]]
     offset = rng.normal(0, 0.04 * scale, 2)
     top_w = rng.uniform(0.04, 0.12) * scale
     bottom_w = rng.uniform(0.10, 0.30) * scale
@@ -100,13 +113,13 @@ def equipment(p: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
     canvas = np.zeros((size, size), np.uint8)
     for _ in range(int(rng.integers(1, 3))):
         if rng.random() < 0.5:  # tape: a rotated rectangle centred near the upper lip
-            centre = (p[33] + p[51]) / 2 + rng.normal(0, 0.25 * scale, 2)
+            centre = (p[COLUMELLA_BASE] + p[LABRALE_SUPERIUS]) / 2 + rng.normal(0, 0.25 * scale, 2)
             w, h = rng.uniform(0.8, 2.2) * scale, rng.uniform(0.15, 0.45) * scale
             box = cv2.boxPoints(((float(centre[0]), float(centre[1])), (float(w), float(h)),
                                  float(rng.uniform(-30, 30))))
             _fill(canvas, box)
         else:  # tube: a thick bent line from the mouth or a nostril towards the face edge
-            start = p[int(rng.choice([48, 54, 31, 35, 62, 66]))]
+            start = p[int(rng.choice([*MOUTH_CORNERS, *ALAR_BASES, *INNER_LIP_MIDLINE]))]
             end = np.array([rng.choice([0.0, size - 1.0]), start[1] + rng.uniform(-0.5, 1.0) * scale])
             bend = (start + end) / 2 + rng.normal(0, 0.4 * scale, 2)
             t = np.linspace(0, 1, 20)[:, None]

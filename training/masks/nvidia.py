@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from inference.errors import MaskError
+from inference.io.mask_codec import load_mask
 from training.errors import DataError
 from training.privacy import check_data_folder
 
@@ -71,12 +73,12 @@ def load_nvidia_masks(folder: Path, cache: Path | None = None, seed: int = 0) ->
         raise DataError(f"No mask PNGs in {folder}.")
     packed, ratios = [], []
     for f in files:
-        m = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)
-        if m is None:
-            raise DataError(f"Mask {f} cannot be read.")
-        if m.shape != (MASK_SIZE, MASK_SIZE):
-            m = cv2.resize(m, (MASK_SIZE, MASK_SIZE), interpolation=cv2.INTER_NEAREST)
-        hole = m > 127
+        try:
+            hole = load_mask(f, require_hole=False)  # the one mask codec: white (>= 128) = hole
+        except MaskError as exc:
+            raise DataError(f"Mask {f} cannot be read.") from exc
+        if hole.shape != (MASK_SIZE, MASK_SIZE):
+            hole = cv2.resize(hole.view(np.uint8), (MASK_SIZE, MASK_SIZE), interpolation=cv2.INTER_NEAREST).astype(bool)
         packed.append(np.packbits(hole.ravel()))
         ratios.append(hole.mean())
     rng = np.random.default_rng(seed)
