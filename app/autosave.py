@@ -3,7 +3,8 @@
 Every finished edit (stroke, fill, undo, redo) restarts a short timer; when it fires the mask is
 read from the canvas (one fast pass over the QImage) and written by a single background thread,
 so saves never overlap and always land in order. A crash therefore loses at most the stroke
-being drawn plus the debounce delay. ``flush()`` saves synchronously (case switch, run, quit).
+being drawn plus the debounce delay. ``flush()`` saves synchronously (case switch, quit);
+``save_now()`` starts the write at once without waiting (a Run, whose prediction stores its own mask).
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ class MaskAutosaver(QObject):
         case_id, mask = snapshot
         self._tasks.submit(lambda: self._save(case_id, mask), lambda _info: self.saved.emit(case_id),
                            lambda exc: self.failed.emit(f"The mask could not be saved: {describe_error(exc)}"))
+
+    def save_now(self) -> None:
+        """Start writing any pending change on the writer thread now, without waiting for it (a Run)."""
+        self._timer.stop()
+        self._save_now()
 
     def flush(self, timeout_ms: int = 30000) -> None:
         """Write any pending change now and wait for the writer to finish."""

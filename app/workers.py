@@ -19,7 +19,8 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage
 
-from app.canvas.images import pyramid_images
+from app.canvas.images import PatchPyramid, patch_pyramid, pyramid_arrays
+from app.case_controller import RunRequest  # noqa: F401 (built by the case controller, re-exported)
 from app.logfile import current_log_file
 from inference.errors import InferenceError
 from studies.errors import DatabaseError, StudyError
@@ -56,18 +57,20 @@ def _see_log() -> str:
 class _TaskSignals(QObject):
     done = Signal(object)
     failed = Signal(object)
+    progress = Signal(str, float)
 
 
 class _Task(QRunnable):
-    def __init__(self, fn: Callable[[], Any], signals: _TaskSignals) -> None:
+    def __init__(self, fn: Callable[..., Any], signals: _TaskSignals, with_progress: bool = False) -> None:
         super().__init__()
         self._fn = fn
         self._signals = signals
+        self._with_progress = with_progress
         self.setAutoDelete(True)
 
     def run(self) -> None:
         try:
-            value = self._fn()
+            value = self._fn(self._signals.progress.emit) if self._with_progress else self._fn()
         except BaseException as exc:  # delivered to the GUI thread, which shows it
             if not isinstance(exc, EXPECTED_ERRORS):
                 log.error("Background task failed:\n%s", traceback.format_exc())
@@ -87,8 +90,14 @@ class TaskRunner(QObject):
         self._pool.setMaxThreadCount(max_threads)
         self._pending: set[_TaskSignals] = set()
 
-    def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
-               on_error: Callable[[BaseException], None]) -> None:
+    def submit(self, fn: Callable[..., Any], on_done: Callable[[Any], None],
+               on_error: Callable[[BaseException], None],
+               on_progress: Callable[[str, float], None] | None = None) -> None:
+        """Run ``fn()`` on the pool; ``on_done(value)`` or ``on_error(exc)`` follow on the GUI thread.
+
+        With ``on_progress``, ``fn`` is called with one argument, ``report(text, fraction)``, whose
+        calls reach ``on_progress`` on the GUI thread.
+        """
         signals = _TaskSignals()  # lives on the GUI thread, so its slots run there
         self._pending.add(signals)
         was_idle = len(self._pending) == 1
@@ -103,9 +112,11 @@ class TaskRunner(QObject):
 
         signals.done.connect(lambda value: finish(on_done, value))
         signals.failed.connect(lambda exc: finish(on_error, exc))
+        if on_progress is not None:
+            signals.progress.connect(on_progress)
         if was_idle:
             self.idle_changed.emit(False)
-        self._pool.start(_Task(fn, signals))
+        self._pool.start(_Task(fn, signals, on_progress is not None))
 
     @property
     def busy(self) -> bool:
@@ -117,30 +128,27 @@ class TaskRunner(QObject):
 
 # ---------------------------------------------------------------- model runs
 
-@dataclass(frozen=True)
-class RunRequest:
-    """Everything one run needs, captured on the GUI thread (the mask is a copy)."""
-
-    case_id: int
-    model_names: tuple[str, ...]
-    rgb: np.ndarray
-    mask: np.ndarray
-    analysis: Any  # inference.pipeline.FaceAnalysis
-    device: str
-    app_version: str
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RunOutcome:
-    """One model's finished prediction, already recorded in the case store."""
+    """One model's finished prediction, already recorded in the case store.
+
+    ``picture`` is what was stored (``studies.prediction_store.PredictionPatch``); ``levels`` the
+    patch's display pyramid, drawn over the photo's (``app.canvas.images.PredictionLevels``).
+    """
 
     model_name: str
     record: Any  # studies.cases.PredictionInfo
-    image: np.ndarray
-    levels: list[QImage]
+    picture: Any  # studies.prediction_store.PredictionPatch
+    levels: PatchPyramid | list[QImage]
     landmarks: np.ndarray | None
     seconds: float
     prediction: Any = None  # inference.service.PredictionRecord: the patch, its box, hashes, device
+    rgb: np.ndarray | None = None  # the photo it was made on (not copied)
+
+    @property
+    def image(self) -> np.ndarray:
+        """The repaired photo (made on demand: a full-resolution copy)."""
+        return self.picture.apply(self.rgb)
 
 
 class ModelRunWorker(QObject):
@@ -175,6 +183,7 @@ class ModelRunWorker(QObject):
     def run(self) -> None:
         from inference.devices import describe_device, select_device
         from inference.service import PredictionRequest, PredictionService
+        from studies.prediction_store import PredictionPatch
 
         req = self.request
         try:
@@ -198,14 +207,15 @@ class ModelRunWorker(QObject):
                 prediction = self._drain(steps, index, total)
                 if prediction is None:
                     break
-                image = prediction.apply(req.rgb)
+                picture = PredictionPatch.of_record(prediction)  # stored as the patch and its box
                 record = self._store.add_prediction(
-                    req.case_id, name, image, device=prediction.device, app_version=req.app_version,
+                    req.case_id, name, picture, device=prediction.device, app_version=req.app_version,
                     weights_sha256=prediction.weights_sha256, landmarks=prediction.landmarks,
-                    mask_sha256=prediction.mask_sha256)
-                levels = pyramid_images(image)
-                self.result.emit(RunOutcome(name, record, image, levels, prediction.landmarks,
-                                            time.perf_counter() - start, prediction))
+                    mask_sha256=prediction.mask_sha256, mask=req.mask)
+                photo_levels = list(req.photo_levels) or pyramid_arrays(req.rgb)
+                levels = patch_pyramid(photo_levels, picture.pixels, picture.box)
+                self.result.emit(RunOutcome(name, record, picture, levels, prediction.landmarks,
+                                            time.perf_counter() - start, prediction, req.rgb))
             except Exception as exc:  # one failing model must not stop the others
                 if not isinstance(exc, EXPECTED_ERRORS):
                     log.error("Model %s failed:\n%s", name, traceback.format_exc())

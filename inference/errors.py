@@ -43,3 +43,7 @@ class FileWriteError(InferenceError):
 
 class ImageWriteError(FileWriteError):
     """An image or mask cannot be written (full disk, no permission, unsupported file type)."""
+
+
+class AlignmentError(InferenceError):
+    """Two photos cannot be aligned: too few, missing or coinciding landmarks."""

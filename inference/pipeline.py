@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -61,9 +62,13 @@ class PreparedCase:
 
 @dataclass(frozen=True)
 class PipelineResult:
-    """The repaired full-resolution photo and everything needed to show or audit it."""
+    """The repaired full-resolution photo and everything needed to show or audit it.
 
-    image: np.ndarray
+    ``patch`` holds the only pixels that changed; ``image`` (the whole repaired photo) is made from
+    it and the input ``photo`` on first use, so callers that keep only the patch never copy a
+    24-megapixel photo.
+    """
+
     patch: Patch
     mask: np.ndarray
     analysis: FaceAnalysis
@@ -76,6 +81,13 @@ class PipelineResult:
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     guide_landmarks: np.ndarray | None = field(default=None, compare=False)
     """Photo pixels: the landmarks the image branch drew from when steered (given, else predicted), else None."""
+    photo: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """The input photo (not copied)."""
+
+    @cached_property
+    def image(self) -> np.ndarray:
+        """The repaired photo: a copy of the input with the patch pasted in."""
+        return self.patch.apply(self.photo)
 
 
 @dataclass(frozen=True)
@@ -223,18 +235,17 @@ class FacePipeline:
             feather = self.feather_px if self.feather_px is not None else default_feather(crop, resolution)
             patch = blend_patch(case.rgb, prediction.image, crop, case.mask, feather, case.mask_bounds)
             blended = time.perf_counter()
-            image = patch.apply(case.rgb)
             landmarks = guide = None
             if prediction.landmarks_norm is not None:
                 landmarks = crop.norm_to_photo(prediction.landmarks_norm)
             if prediction.guide_norm is not None:
                 guide = crop.norm_to_photo(prediction.guide_norm)
-            # "paste" includes copying the full photo; "paste_blend" is the work inside the mask's box.
+            # "paste_blend" is the work inside the mask's box; the full repaired photo is made on demand.
             timings = dict(case.timings, forward=forward, paste_blend=blended - start,
                            paste=time.perf_counter() - start)
-            results.append(PipelineResult(image, patch, case.mask, case.analysis, case.crop_image, case.crop_hole,
+            results.append(PipelineResult(patch, case.mask, case.analysis, case.crop_image, case.crop_hole,
                                           prediction.image, landmarks, prediction.landmarks_norm,
-                                          model.spec.name, timings, guide))
+                                          model.spec.name, timings, guide, case.rgb))
         return results
 
     def predict(self, photo: Photo | np.ndarray, mask: np.ndarray, model: InpaintModel,

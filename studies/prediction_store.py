@@ -101,7 +101,8 @@ class EncodedPrediction:
 
 
 class StoredPrediction(Protocol):
-    """The columns of a stored prediction the decoder reads (``studies.cases.PredictionInfo``)."""
+    """The columns of a stored prediction the decoder reads (``studies.cases.PredictionInfo``; an object
+    with only ``image_path`` is read as a row from before patches)."""
 
     image_path: Path
     box: Box | None
@@ -160,9 +161,10 @@ class PredictionStore:
         from inference.io.photo import load_photo
 
         pixels = load_photo(prediction.image_path).rgb
-        if prediction.box is None or prediction.photo_size is None:
+        box, size = getattr(prediction, "box", None), getattr(prediction, "photo_size", None)
+        if box is None or size is None:
             return PredictionPatch.whole(pixels)
-        return PredictionPatch(pixels, prediction.box, prediction.photo_size)
+        return PredictionPatch(pixels, box, size)
 
     def image(self, prediction: StoredPrediction, photo_rgb: np.ndarray | None,
               region: Box | None = None) -> np.ndarray:
@@ -174,18 +176,19 @@ class PredictionStore:
 
         A stored mask whose fingerprint is not the one recorded with the prediction is not returned.
         """
-        path = prediction.mask_path
+        path = getattr(prediction, "mask_path", None)
         if path is None:
             return None
         stored = decode_mask_png(path)
-        size = prediction.photo_size
-        if size is not None and prediction.box is not None and stored.shape != (size[1], size[0]):
-            x0, y0, x1, y1 = prediction.box
+        box, size = getattr(prediction, "box", None), getattr(prediction, "photo_size", None)
+        if size is not None and box is not None and stored.shape != (size[1], size[0]):
+            x0, y0, x1, y1 = box
             if stored.shape != (y1 - y0, x1 - x0):
                 raise CaseError("The stored mask of this prediction does not fit its box.")
             full = np.zeros((size[1], size[0]), bool)
             full[y0:y1, x0:x1] = stored
             stored = full
-        if prediction.mask_sha256 is not None and mask_sha256(stored) != prediction.mask_sha256:
+        expected = getattr(prediction, "mask_sha256", None)
+        if expected is not None and mask_sha256(stored) != expected:
             return None
         return stored

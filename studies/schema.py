@@ -87,6 +87,13 @@ class Case(Base):
     # The photo's 68 landmarks (photo pixels, JSON) as the clinician corrected them (null: as detected);
     # "Suggest mask", the face crop and the measures use them.
     landmarks_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # A post-operative photo of the same patient (``studies.postop``): copied beside the pre-op photo
+    # (relative path, sha256), its 68 landmarks (post-op photo pixels, JSON) and when it was added.
+    # All null when the case has none.
+    postop_photo_path: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    postop_photo_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    postop_landmarks_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    postop_added_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 # One case per pseudonym, compared without letter case exactly as ``CaseRepository.by_pseudonym``

@@ -84,7 +84,7 @@ class ComparisonConfig:
     gan: str = "nsgan"            # "nsgan": the papers' log loss; "hinge": ours
     phase: str = "separate"       # EdgeConnect only: "separate" (the two stages apart) or "joint" (end to end)
     guide: str = "truth"          # LaFIn only: the generator draws from the "truth" or the "predicted" landmarks
-    network: dict[str, Any] = field(default_factory=dict)   # constructor arguments (blocks, depth, landmark_sigma, sigma)
+    network: dict[str, Any] = field(default_factory=dict)  # constructor arguments: blocks, depth, landmark_sigma, sigma
     weights: dict[str, float] = field(default_factory=dict)  # loss weights that differ from the paper's, by name
     compared_with: str = "nclg-mt-lite"  # the NCLG-MT model whose protocol it shares (written into the card)
 

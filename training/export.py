@@ -31,7 +31,8 @@ PAPERS = {
                    "using Edge Prediction. ICCV Workshops 2019.",
     "lafin": "Yang Y, Guo X, Ma J, Ma L, Ling H. LaFIn: Generative Landmark Guided Face Inpainting. arXiv:2005.11773, "
              "2020.",
-    "ctsdg": "Guo X, Yang H, Huang D. Image Inpainting via Conditional Texture and Structure Dual Generation. ICCV 2021.",
+    "ctsdg": "Guo X, Yang H, Huang D. Image Inpainting via Conditional Texture and Structure Dual Generation. "
+             "ICCV 2021.",
 }
 TERMS = "Non-commercial research only (inherited from UTKFace, CelebA and the NVIDIA irregular masks, CC BY-NC-SA 4.0)."
 

@@ -111,7 +111,8 @@ def describe_hardware(device: torch.device) -> str:
                 break
     except OSError:
         pass
-    return f"CPU: {model} ({torch.get_num_threads()} torch threads)"
+    threads = torch.get_num_threads()
+    return f"CPU: {model} ({threads} torch thread{'' if threads == 1 else 's'})"
 
 
 def _atomic_save(obj: dict, path: Path) -> None:

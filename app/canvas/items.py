@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPixmap
@@ -18,7 +20,8 @@ class PhotoItem(QGraphicsItem):
     resample a screen's worth of pixels, not the whole photo.
     """
 
-    def __init__(self, levels: list[QPixmap]) -> None:
+    def __init__(self, levels: Sequence[QPixmap]) -> None:
+        """``levels``: full resolution first; a ``PredictionLevels`` also draws its patch over each level."""
         super().__init__()
         self._levels = levels
         self._rect = QRectF(0, 0, levels[0].width(), levels[0].height())
@@ -44,6 +47,12 @@ class PhotoItem(QGraphicsItem):
         source = QRectF(target.x() * f, target.y() * f, target.width() * f, target.height() * f)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, abs(scale) < 2.0)
         painter.drawPixmap(target, pixmap, source)
+        if hasattr(self._levels, "patch"):  # a prediction: its changed region of this level on top
+            patch, (x0, y0, x1, y1) = self._levels.patch(level)
+            inside = target.intersected(QRectF(x0 / f, y0 / f, (x1 - x0) / f, (y1 - y0) / f))
+            if not inside.isEmpty():
+                painter.drawPixmap(inside, patch, QRectF(inside.x() * f - x0, inside.y() * f - y0,
+                                                         inside.width() * f, inside.height() * f))
 
 
 class MaskItem(QGraphicsItem):

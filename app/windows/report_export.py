@@ -1,28 +1,34 @@
 """The consultation report of the open case, built off the GUI thread.
 
-The window takes a :class:`ReportSnapshot` on the GUI thread (copies of the photo and mask, the
-case's texts, where each prediction is stored); :func:`build_report` and :func:`preview_page_one`
-then run on a worker and read nothing but the snapshot, so the clinician can keep painting while
-the PDF is written and the dialog's preview is rendered.
+The window takes a :class:`ReportSnapshot` on the GUI thread (the photo, the case's texts, the
+stored predictions and the store that decodes them); :func:`build_report` and
+:func:`preview_page_one` then run on a worker and read nothing but the snapshot, so the clinician
+can keep painting while the PDF is written and the dialog's preview is rendered. The report draws
+the mask the prediction was made with (stored with it), not the one on screen.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from app.dialogs.report_dialog import ReportOptions, render_first_page
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
 class PredictionSource:
     """One stored prediction and the provenance the clinical appendix lists."""
 
-    image_path: Path
+    stored: Any  # studies.cases.PredictionInfo: what CaseStore.prediction_image / prediction_mask read
     display_name: str
     version: str
     weights_sha256: str | None
@@ -31,6 +37,7 @@ class PredictionSource:
     device: str
     app_version: str
     guide_landmarks: np.ndarray | None = None  # the points it was steered with, if any
+    mask_sha256: str | None = None  # the mask it was made with
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,26 +51,45 @@ class ReportSnapshot:
     notes: str
     photo_rgb: np.ndarray
     photo_sha256: str
-    mask: np.ndarray
+    mask: np.ndarray  # the mask on screen: drawn only for older predictions stored without theirs
     face_box: tuple[float, float, float, float]
     photo_landmarks: np.ndarray | None
     primary: PredictionSource
     others: dict[str, PredictionSource] = field(default_factory=dict)  # model name -> latest
     date: dt.date = field(default_factory=dt.date.today)
+    store: Any = None  # studies.cases.CaseStore: decodes the predictions (on the worker)
 
 
-def _for_report(src: PredictionSource) -> object:
-    from inference.io.photo import load_photo
+def prediction_source(p: Any, card: dict | None) -> PredictionSource:
+    """A report's view of a ``PredictionView`` (``card``: its model's card, for the code version)."""
+    return PredictionSource(p.stored if p.stored is not None else p, p.display_name,
+                            str((card or {}).get("code_version", p.app_version)), p.weights_sha256, p.landmarks,
+                            p.created_at, p.device, p.app_version, p.guide_landmarks, p.mask_sha256)
+
+
+def report_mask(snap: ReportSnapshot) -> np.ndarray:
+    """The mask the primary prediction was made with; the one on screen for a row stored without its mask."""
+    mask = snap.store.prediction_mask(snap.primary.stored)
+    if mask is None:
+        log.info("prediction stored without its mask: the report draws the mask on screen")
+        return snap.mask
+    return mask
+
+
+def _for_report(snap: ReportSnapshot, src: PredictionSource) -> object:
     from studies.reports.consultation import PredictionForReport
 
-    return PredictionForReport(load_photo(src.image_path).rgb, src.display_name, src.version,
-                               src.weights_sha256, src.landmarks, src.guide_landmarks)
+    return PredictionForReport(snap.store.prediction_image(src.stored, snap.photo_rgb), src.display_name,
+                               src.version, src.weights_sha256, src.landmarks, src.guide_landmarks)
 
 
-def build_report(snap: ReportSnapshot, options: ReportOptions, out_path: Path) -> Path:
+def build_report(snap: ReportSnapshot, options: ReportOptions, out_path: Path,
+                 progress: Callable[[str, float], None] | None = None) -> Path:
     """Write the PDF the options ask for (runs on a worker; raises the library's typed errors)."""
     from studies.reports.consultation import ConsultationReportInput, build_consultation_report
 
+    step = progress or (lambda _text, _fraction: None)
+    step("Reading the predictions…", 0.1)
     second = snap.others.get(options.second_model) if options.second_model else None
     p = snap.primary
     provenance = (
@@ -73,13 +99,14 @@ def build_report(snap: ReportSnapshot, options: ReportOptions, out_path: Path) -
     )
     report = ConsultationReportInput(
         clinic_name=snap.clinic_name, logo_path=snap.clinic_logo, patient_label=snap.patient_label,
-        date=snap.date, clinician=snap.clinician, photo_rgb=snap.photo_rgb, mask=snap.mask,
-        face_box=snap.face_box, primary=_for_report(p),  # type: ignore[arg-type]
-        second=None if second is None else _for_report(second),  # type: ignore[arg-type]
+        date=snap.date, clinician=snap.clinician, photo_rgb=snap.photo_rgb, mask=report_mask(snap),
+        face_box=snap.face_box, primary=_for_report(snap, p),  # type: ignore[arg-type]
+        second=None if second is None else _for_report(snap, second),  # type: ignore[arg-type]
         notes=snap.notes if options.include_notes else "",
         show_landmarks=options.include_landmarks and p.landmarks is not None,
         photo_landmarks=snap.photo_landmarks, kind=options.kind,
         mark_predictions=options.mark_predictions, provenance=provenance)
+    step("Writing the report…", 0.4)
     return build_consultation_report(report, out_path)
 
 

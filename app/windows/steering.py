@@ -5,7 +5,8 @@ healthy side, Undo, Reset). ``SteeringController`` keeps the edits of the curren
 (``app.canvas.landmark_editor``), shows them as handles on the prediction view, and after each
 release (or mirror, undo, reset) re-renders through the window's ``TaskRunner``: the same model and
 the same mask, ``FacePipeline.predict(..., landmarks=edited)``, stored over the prediction by
-``CaseStore.rerender_prediction`` so reports and studies show what was rendered. Edits made while a
+``CaseStore.rerender_prediction`` (the changed patch, as a Run stores it) so reports and studies show
+what was rendered. Edits made while a
 render runs are coalesced into one more render of the latest points.
 """
 
@@ -20,7 +21,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from app.canvas.images import pyramid_images
+from app.canvas.images import PatchPyramid, patch_pyramid, pyramid_arrays
 from app.canvas.landmark_editor import LandmarkEdits, LandmarkHandles
 from app.canvas.view import ImageViewer
 from app.state import AppState, PredictionView
@@ -40,14 +41,15 @@ class SteerContext:
     device: str
     pipeline: Any  # inference.pipeline.FacePipeline
     store: Any  # studies.cases.CaseStore
+    photo_levels: tuple[np.ndarray, ...] = ()  # the photo's display pyramid (app.canvas.images.pyramid_arrays)
 
 
 @dataclass(frozen=True)
 class SteerOutcome:
-    """A prediction re-rendered and stored (same record id), with its pyramid for the viewers."""
+    """A prediction re-rendered and stored (same record id), with its patch's pyramid for the viewers."""
 
     record: Any  # studies.cases.PredictionInfo
-    levels: list
+    levels: PatchPyramid
     seconds: float
 
 
@@ -65,14 +67,24 @@ class ModelCache:
 
 def render_steered(ctx: SteerContext, prediction_id: int, model_name: str, landmarks: np.ndarray | None,
                    models: ModelCache) -> SteerOutcome:
-    """Runs on a worker: predict from ``landmarks`` (None: the network's own) and store over the prediction."""
+    """Runs on a worker: predict from ``landmarks`` (None: the network's own) and store over the prediction.
+
+    Like a Run, only the changed patch is stored and drawn: no full-resolution copy of the photo is
+    made, encoded or filtered, so the time does not grow with the photo's size.
+    """
+    from studies.prediction_store import PredictionPatch
+
     start = time.perf_counter()
     model = models.get(model_name, ctx.device)
     result = ctx.pipeline.predict(ctx.rgb, ctx.mask, model, ctx.analysis, landmarks=landmarks)
+    top, left, bottom, right = result.patch.bounds
+    height, width = ctx.rgb.shape[:2]
+    picture = PredictionPatch(result.patch.pixels, (left, top, right, bottom), (width, height))
     record = ctx.store.rerender_prediction(
-        ctx.case_id, prediction_id, result.image, landmarks=result.landmarks,
+        ctx.case_id, prediction_id, picture, landmarks=result.landmarks,
         guide_landmarks=None if landmarks is None else result.guide_landmarks)
-    return SteerOutcome(record, pyramid_images(result.image), time.perf_counter() - start)
+    levels = patch_pyramid(list(ctx.photo_levels) or pyramid_arrays(ctx.rgb), picture.pixels, picture.box)
+    return SteerOutcome(record, levels, time.perf_counter() - start)
 
 
 class SteeringBar(QWidget):

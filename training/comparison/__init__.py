@@ -39,7 +39,8 @@ NETWORKS: dict[str, tuple[type[nn.Module], type[ComparisonStep]]] = {
 #: name -> the loss weights of its paper (``[comparison] weights`` overrides them by field name)
 WEIGHTS = {"edgeconnect": EdgeConnectWeights, "lafin": LaFInWeights, "ctsdg": CTSDGWeights}
 
-__all__ = ["NETWORKS", "WEIGHTS", "build", "build_from_config", "paper_settings", "ComparisonStep", "EdgeConnectStep", "EdgeConnectWeights", "LaFInStep",
+__all__ = ["NETWORKS", "WEIGHTS", "build", "build_from_config", "loss_weights", "paper_settings", "training_settings",
+           "ComparisonStep", "EdgeConnectStep", "EdgeConnectWeights", "LaFInStep",
            "LaFInWeights", "CTSDGStep", "CTSDGWeights"]
 
 
