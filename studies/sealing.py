@@ -132,7 +132,8 @@ def _is_sequence(compact: str) -> bool:
 # --------------------------------------------------------------------------- hashing and sealing
 
 
-def hash_passphrase(passphrase: str, params: ScryptParams = CURRENT) -> str:
+def hash_passphrase(passphrase: str, params: ScryptParams | None = None) -> str:
+    params = params or CURRENT  # read at call time, so a test session can use a cheaper cost
     salt = secrets.token_bytes(16)
     digest = _scrypt(passphrase, salt, params)
     return f"scrypt${params.n}${params.r}${params.p}${salt.hex()}${digest.hex()}"
@@ -155,8 +156,9 @@ def verify_passphrase(passphrase: str, encoded: str) -> bool:
     return hmac.compare_digest(digest.hex(), digest_hex)
 
 
-def new_seal_salt(params: ScryptParams = CURRENT) -> str:
+def new_seal_salt(params: ScryptParams | None = None) -> str:
     """A fresh seal salt recording its scrypt parameters: ``scrypt$N$r$p$salt`` (at most 64 characters)."""
+    params = params or CURRENT
     return f"scrypt${params.n}${params.r}${params.p}${secrets.token_hex(16)}"
 
 
@@ -191,11 +193,12 @@ class Seal:
             raise PassphraseError("The sealed model mapping cannot be opened with this passphrase.") from exc
 
 
-def measure_guess_seconds(params: ScryptParams = CURRENT, repeats: int = 3,
+def measure_guess_seconds(params: ScryptParams | None = None, repeats: int = 3,
                           passphrases: Sequence[str] = ("benchmark passphrase",)) -> float:
     """Fastest of ``repeats`` timings of one guess (one scrypt) with ``params``, in seconds."""
     import time
 
+    params = params or CURRENT
     best = float("inf")
     for i in range(repeats):
         start = time.perf_counter()

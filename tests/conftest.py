@@ -67,3 +67,15 @@ def read_pts(path: Path) -> np.ndarray:
     start = lines.index("{") + 1
     points = [tuple(float(v) for v in line.split()) for line in lines[start:start + 68]]
     return np.asarray(points, dtype=np.float32)
+
+
+@pytest.fixture(autouse=True)
+def cheap_passphrase_cost(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passphrases are hashed at the legacy scrypt cost in tests (as Django tests use a fast hasher):
+    the real cost (0.5 s a guess, 128 MiB) would add minutes to the suite. Hashes record their
+    parameters, so every code path still runs; tests marked ``real_kdf`` keep the real cost."""
+    if request.node.get_closest_marker("real_kdf"):
+        return
+    import studies.sealing as sealing
+
+    monkeypatch.setattr(sealing, "CURRENT", sealing.ScryptParams(*sealing.LEGACY_SCRYPT))

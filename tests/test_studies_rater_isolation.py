@@ -175,6 +175,7 @@ def test_good_passphrases_pass_and_the_title_is_not_one(tmp_path: Path) -> None:
     setup.db.close()
 
 
+@pytest.mark.real_kdf
 def test_scrypt_costs_at_least_a_quarter_second_by_its_parameters(record_property) -> None:
     """The parameters, not the time, are asserted (CI machines differ); the time is recorded.
 
