@@ -21,7 +21,7 @@ def test_shipped_configs_load_with_paper_weights(name: str) -> None:
     assert config.optim.betas == (0.0, 0.9) and config.optim.decay == 0.78
 
 
-@pytest.mark.parametrize(("name", "adversarial", "mode"), [("nclg-mt-lite", 0.02, "hole"),
+@pytest.mark.parametrize(("name", "adversarial", "mode"), [("nclg-mt-lite", 0.1, "hole"),
                                                            ("nclg-mt-lite-infant", 0.01, "image")])
 def test_lip_prior_configs_keep_the_paper_weights_but_the_documented_terms(name: str, adversarial: float,
                                                                             mode: str) -> None:
