@@ -116,7 +116,7 @@ class Alignment:
                 f"eyes and nose bridge agree within {self.rms_iod:.1f} % of the eye-corner width "
                 f"({self.rms_px:.1f} px RMS).")
         if self.poor:
-            text += " That is a poor fit: the head may be turned differently, or a landmark is misplaced."
+            text += " That is a poor fit: the head may be turned differently, or a point is misplaced."
         return text
 
 

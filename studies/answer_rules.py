@@ -93,6 +93,12 @@ def ranks_complete(ranks: Iterable[int | None], n_valid: int) -> bool:
     return sorted(r for r in ranks if r is not None) == list(range(1, n_valid + 1))
 
 
+def asks_pairs(options: StudyOptions) -> None:
+    """A pair choice is an answer only in a pairwise study."""
+    if not options.pairwise:
+        raise AnswerError("This study does not compare outputs in pairs.")
+
+
 def preference(label: str, labels: Sequence[str]) -> str:
     """The output chosen as the better one of a pair."""
     value = str(label).strip().upper()

@@ -7,6 +7,11 @@ The other site imports the package as a *satellite* study (no model mapping exis
 rates with the normal rating screen, and exports the filled sheet. Back home,
 :func:`import_answers` merges it keyed by (rater uid, position, label): importing twice changes
 nothing, and on conflict the later answer wins.
+
+The sheet has one row per output shown to a rater; answers about the whole item are repeated on
+each of its rows: the comment, and in a pairwise study the pair choice (``preferred``: the label,
+A = left or B = right, of the better output). Every answer is checked with
+:mod:`studies.answer_rules`, as on the rating screen; a question the study does not ask is refused.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from studies.rating import RaterSession
 from studies.schema import (
     CommentAnswer,
     Output,
+    PairAnswer,
     RankAnswer,
     Rater,
     RaterItem,
@@ -49,7 +55,7 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 MAX_PACKAGE_ENTRY = 64 * 1024 * 1024
 SCALE_COLUMNS = tuple(s.value for s in Scale)
 SHEET_COLUMNS = ("rater_uid", "rater_initials", "position", "case", "label", "output_id", "valid",
-                 "invalid_reason", "invalid_note", "rank", *SCALE_COLUMNS, "comment", "completed",
+                 "invalid_reason", "invalid_note", "rank", "preferred", *SCALE_COLUMNS, "comment", "completed",
                  "answered_at")
 _HEX = re.compile(r"^[0-9a-f]{32}$")
 _TRUE = {"1", "yes", "y", "true", "valid", "v"}
@@ -141,10 +147,12 @@ def export_answers(db: Database, study_id: int, dest: Path, rater_ids: Sequence[
         uow.studies.get(study_id)
         cases = {c.id: c.code for c in uow.studies.cases(study_id)}
         rows = []
-        for answer in uow.studies.answer_rows(study_id, rater_ids):
+        answers = uow.studies.answer_rows(study_id, rater_ids)
+        pairs = uow.studies.pair_answers(sorted({a.item.id for a in answers}))
+        for answer in answers:
             rater, item, s = answer.rater, answer.item, answer.shown
-            v, r, c = answer.validity, answer.rank, answer.comment
-            times = [a.answered_at for a in (v, r, c) if a is not None]
+            v, r, c, pair = answer.validity, answer.rank, answer.comment, pairs.get(answer.item.id)
+            times = [a.answered_at for a in (v, r, c, pair) if a is not None]
             times += [a.answered_at for a in answer.scales]
             row = {"rater_uid": rater.uid, "rater_initials": rater.initials, "position": item.position,
                    "case": cases[item.study_case_id], "label": output_label(s.slot),
@@ -153,6 +161,7 @@ def export_answers(db: Database, study_id: int, dest: Path, rater_ids: Sequence[
                    "invalid_reason": "" if v is None or v.reason is None else v.reason,
                    "invalid_note": "" if v is None else v.note,
                    "rank": "" if r is None else str(r.rank),
+                   "preferred": "" if pair is None else output_label(pair.preferred_slot),
                    "comment": "" if c is None else c.text,
                    "completed": "1" if item.completed_at is not None else "",
                    "answered_at": max(times).isoformat() if times else ""}
@@ -238,6 +247,7 @@ def import_answers(db: Database, study_id: int, sheet: Path) -> MergeReport:
         raters = {r.uid: r for r in uow.studies.raters(study_id)}
         item_cache: dict[int, dict[int, RaterItem]] = {}
         slot_cache: dict[int, dict[str, RaterItemOutput]] = {}
+        chosen: dict[int, str] = {}  # item id -> the pair choice of its first row that gives one
         for n, row in enumerate(rows, 2):
             where = f"answer sheet line {n}"
             rater = raters.get(row.get("rater_uid", "").strip())
@@ -255,8 +265,12 @@ def import_answers(db: Database, study_id: int, sheet: Path) -> MergeReport:
             if row.get("output_id") and row["output_id"].strip() != shown.output_id:
                 raise ExchangeError(f"{where}: the output does not match this study's package.")
             at = _time(row.get("answered_at"), where)
+            preferred = row.get("preferred", "").strip().upper()
+            if preferred and chosen.setdefault(item.id, preferred) != preferred:
+                raise ExchangeError(f"{where}: the pair choice {preferred} differs from the choice "
+                                    f"{chosen[item.id]} on another line of the same pair.")
             touched[(rater.id, item.position)] = True
-            _merge_row(uow, options, shown, item, row, at, where, counts)
+            _merge_row(uow, options, shown, item, slot_cache.get(item.id, {}), row, at, where, counts)
         uow.commit()
     completed = incomplete = 0
     for (rater_id, position) in touched:
@@ -272,11 +286,14 @@ def import_answers(db: Database, study_id: int, sheet: Path) -> MergeReport:
 
 
 def _merge_row(uow: UnitOfWork, options: StudyOptions, shown: RaterItemOutput, item: RaterItem,
-               row: dict[str, str], at: datetime, where: str, counts: dict[str, int]) -> None:
+               slots: dict[str, RaterItemOutput], row: dict[str, str], at: datetime, where: str,
+               counts: dict[str, int]) -> None:
     session = uow.session
     validity, ranks, scales = uow.studies.answers([shown.id])
     valid_text = row.get("valid", "").strip().lower()
     if valid_text:
+        if not options.ask_validity:
+            raise ExchangeError(f"{where}: this study does not ask about validity; leave 'valid' empty.")
         if valid_text not in _TRUE | _FALSE:
             raise ExchangeError(f"{where}: 'valid' must be 1 or 0.")
         valid = valid_text in _TRUE
@@ -291,6 +308,8 @@ def _merge_row(uow: UnitOfWork, options: StudyOptions, shown: RaterItemOutput, i
                 lambda a: (a.valid, a.reason, a.note), ("valid", "reason", "note"))
     rank_text = row.get("rank", "").strip()
     if rank_text:
+        if not options.ask_ranking:
+            raise ExchangeError(f"{where}: this study does not ask for a ranking; leave 'rank' empty.")
         try:
             rank = answer_rules.rank(_int(rank_text, where, "rank"))
         except AnswerError as exc:
@@ -310,6 +329,17 @@ def _merge_row(uow: UnitOfWork, options: StudyOptions, shown: RaterItemOutput, i
         _upsert(session, current.get(scale.value), (score,), at, counts,
                 lambda: ScaleAnswer(item_output_id=shown.id, scale=scale.value, score=score, answered_at=at),
                 lambda a: (a.score,), ("score",))
+    pair_text = row.get("preferred", "").strip()
+    if pair_text:
+        try:
+            answer_rules.asks_pairs(options)
+            label = answer_rules.preference(pair_text, list(slots))
+        except AnswerError as exc:
+            raise ExchangeError(answer_rules.in_sheet(exc, f"{where}, preferred")) from exc
+        slot = slots[label].slot
+        _upsert(session, uow.studies.pair_answers([item.id]).get(item.id), (slot,), at, counts,
+                lambda: PairAnswer(item_id=item.id, preferred_slot=slot, answered_at=at),
+                lambda a: (a.preferred_slot,), ("preferred_slot",))
     comment = row.get("comment", "").strip()
     if comment and options.ask_comment:
         existing = uow.studies.comments([item.id]).get(item.id)

@@ -347,7 +347,7 @@ def test_start_rating_offers_the_chosen_rater_and_asks_their_pin(qtbot, data_dir
     ada.close()
 
 
-def test_a_pairwise_study_from_the_dialog_to_its_screen(qtbot, data_dir: Path) -> None:
+def test_a_pairwise_study_from_the_dialog_to_its_screen(qtbot, data_dir: Path, tmp_path: Path) -> None:
     from app.rating.pairwise_window import PairwiseRatingWindow
 
     def pairwise(dialog: QDialog) -> bool:
@@ -365,8 +365,24 @@ def test_a_pairwise_study_from_the_dialog_to_its_screen(qtbot, data_dir: Path) -
     w.add_rater()
     prompts.confirms = [True]
     w.open_study()
-    assert w.buttons["rate"].isEnabled() and not w.buttons["export_package"].isEnabled()
+    # the answer sheet carries the pair choice: a pairwise study can go to another site or a rater folder
+    assert w.buttons["rate"].isEnabled() and w.buttons["export_package"].isEnabled()
+    assert w.buttons["rater_folder"].isEnabled() and "pair choices" not in w.hint.text()
+    screenshot(w, "studies_06_pairwise_open", tmp_path)
     prompts.choices = [0]
     screen = w.start_rating()
     assert isinstance(screen, PairwiseRatingWindow) and screen.item.total == 2  # 2 cases x 1 pair
     screen.close()
+    folder = data_dir.parent / "rater-folder"
+    folder.mkdir()
+    prompts.choices, prompts.folders = [0], [folder]
+    w.make_rater_folder()
+    assert not prompts.errors and (folder / "RATER-FOLDER.txt").is_file()
+    from studies.study_setup import StudySetup
+
+    there = open_database(folder)
+    try:
+        [copy] = StudySetup(there).list_studies()
+        assert copy.options.pairwise and copy.n_raters == 1
+    finally:
+        there.close()

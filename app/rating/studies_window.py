@@ -228,20 +228,17 @@ class StudiesWindow(QWidget):
             "add_rater": home and status in (StudyStatus.DRAFT, StudyStatus.OPEN),
             "open": home and status == StudyStatus.DRAFT and study.generated_at is not None,
             "rate": status == StudyStatus.OPEN and study.n_raters > 0,
-            # the answer sheet carries no pair choices yet: pairwise studies are rated at the owner's site
-            "export_package": home and status == StudyStatus.OPEN and study.n_raters > 0 and not o.pairwise,
+            "export_package": home and status == StudyStatus.OPEN and study.n_raters > 0,
             "import_answers": home and status == StudyStatus.OPEN,
             "export_answers": not home,
             "close": home and status == StudyStatus.OPEN,
             "unblind": home and status == StudyStatus.CLOSED,
             "analysis": status == StudyStatus.UNBLINDED,
-            "rater_folder": home and status == StudyStatus.OPEN and study.n_raters > 0 and not o.pairwise,
+            "rater_folder": home and status == StudyStatus.OPEN and study.n_raters > 0,
         }
         for key, on in enabled.items():
             self.buttons[key].setEnabled(on)
-        self.hint.setText(_next_step(study) + (
-            " Pairwise studies are rated at this site: answer sheets do not carry pair choices yet."
-            if o.pairwise and home and status == StudyStatus.OPEN else ""))
+        self.hint.setText(_next_step(study))
         raters = self.setup.list_raters(study.id)
         pins = {r.id: rater_has_pin(self.db, r.id) for r in raters}
         self.raters.setRowCount(len(raters))

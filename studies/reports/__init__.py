@@ -6,6 +6,7 @@ study report (studies engineer) is built from the same ``blocks``.
 
 from studies.reports.consultation import (
     ConsultationReportInput,
+    PostopForReport,
     PredictionForReport,
     build_consultation_report,
 )
@@ -13,6 +14,7 @@ from studies.reports.errors import ReportError, ReportInputError, ReportWriteErr
 
 __all__ = [
     "ConsultationReportInput",
+    "PostopForReport",
     "PredictionForReport",
     "ReportError",
     "ReportInputError",

@@ -11,6 +11,11 @@ Every kind may show a second model's prediction after page 1, and (unless ``show
 off) a small table of nose and lip symmetry, photo against each prediction, in plain language
 (``measures_table``); a prediction the clinician steered is measured at the points it was drawn from.
 
+Optionally (``show_postop``, off by default) a section "Prediction and the photo after surgery": the
+prediction beside the post-operative photo aligned to the pre-operative one (``PostopForReport``), the
+distance of the predicted lip and nose points from the real ones, and the symmetry table with the photo
+after surgery as a third column (``postop_section``).
+
 Clinical record (``kind="clinical"``): the same page 1, then optionally the predicted landmarks and the clinician's notes, and a technical appendix on its own page (model
 names and versions, weights SHA-256, where and when each prediction was made) so the result can
 be reproduced.
@@ -40,12 +45,15 @@ from PIL import Image as PILImage
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer
 
+from inference.alignment import compare_to_postop
+from inference.errors import InferenceError
 from inference.face.regions import CONTOURS, NOSE_BASE_AND_MOUTH
 from inference.io.mask_codec import decode_mask, encode_mask_image
 from studies.reports import blocks
 from studies.reports.errors import ReportInputError
 from studies.reports.marks import add_research_mark
 from studies.reports.measures_table import MEASURES_HEADING, measures_block
+from studies.reports.postop_section import postop_block
 
 # The family reads this: points on the face, not "landmarks" (a word the family copy never prints).
 REPORT_MEASURES_NOTE = ("Measured on points the computer placed on the nose and lip of each 2-D picture; left "
@@ -91,6 +99,20 @@ class PredictionForReport:
 
 
 @dataclass(frozen=True)
+class PostopForReport:
+    """The post-operative photo as the report shows it, already in the pre-operative photo's frame.
+
+    ``image_rgb``: the post-op photo aligned to the pre-op photo (``inference.alignment.align_postop``,
+    same size as the pre-op photo); ``landmarks``: its 68 points moved the same way (photo pixels);
+    ``alignment_note``: ``Alignment.describe()``, printed in the clinical and de-identified kinds.
+    """
+
+    image_rgb: np.ndarray
+    landmarks: np.ndarray | None = None
+    alignment_note: str = ""
+
+
+@dataclass(frozen=True)
 class ConsultationReportInput:
     """Everything one consultation report shows; built by the app from a case and its settings.
 
@@ -101,7 +123,8 @@ class ConsultationReportInput:
     :data:`REPORT_KINDS`; ``mark_predictions`` draws the research-visualisation mark into every
     predicted picture; ``provenance`` rows (label, value) go to the technical appendix only.
     ``show_measures`` adds the small symmetry table (photo against each prediction, every kind)
-    when the photo or a prediction has landmarks.
+    when the photo or a prediction has landmarks. ``show_postop`` (off by default) adds the section
+    comparing the primary prediction with ``postop``, the aligned post-operative photo.
     """
 
     clinic_name: str
@@ -123,6 +146,8 @@ class ConsultationReportInput:
     mark_predictions: bool = False
     provenance: tuple[tuple[str, str], ...] = ()
     show_measures: bool = True
+    postop: PostopForReport | None = None
+    show_postop: bool = False
 
     def __post_init__(self) -> None:
         # ``deidentified=True`` (the older flag) and ``kind="deidentified"`` mean the same report.
@@ -143,6 +168,10 @@ class ConsultationReportInput:
     def prints_measures(self) -> bool:
         return self.show_measures and (self.photo_landmarks is not None or any(
             p is not None and p.drawn_landmarks is not None for p in (self.primary, self.second)))
+
+    @property
+    def prints_postop(self) -> bool:
+        return self.show_postop and self.postop is not None
 
     @property
     def prints_provenance(self) -> bool:
@@ -209,6 +238,11 @@ def _validate(inp: ConsultationReportInput) -> None:
     if inp.second is not None:
         _check_prediction("second", inp.second, shape)
     _check_landmarks("photo landmarks", inp.photo_landmarks)
+    if inp.show_postop and inp.postop is None:
+        raise ReportInputError("The report was asked to show the photo after surgery, but the case has none.")
+    if inp.postop is not None:
+        _check_image("post-operative photo", inp.postop.image_rgb, shape)
+        _check_landmarks("post-operative photo's landmarks", inp.postop.landmarks)
     blocks.content_width(inp.page_size)  # raises for an unknown paper size
 
 
@@ -363,6 +397,25 @@ def build_consultation_report(inp: ConsultationReportInput, out_path: str | os.P
                             real_dates=True)
 
 
+def _postop_section(inp: ConsultationReportInput, prediction_close: np.ndarray, postop_close: np.ndarray,
+                    width: float, gap: float) -> Flowable:
+    """The primary prediction against the aligned post-op photo (``postop_section``)."""
+    postop = inp.postop
+    assert postop is not None
+    drawn = inp.primary.drawn_landmarks
+    comparison = None
+    if drawn is not None and postop.landmarks is not None:
+        try:
+            comparison = compare_to_postop(drawn, postop.landmarks)
+        except InferenceError:  # odd points must not cost the family its report
+            comparison = None
+    columns = [("Before (photo)", inp.photo_landmarks), ("Predicted", drawn),
+               ("After surgery (photo)", postop.landmarks)]
+    return postop_block(prediction_close, postop_close, columns, comparison, width, gap,
+                        model_name=inp.primary.model_name,
+                        alignment_note="" if inp.kind == FAMILY else postop.alignment_note)
+
+
 def _story(inp: ConsultationReportInput) -> list[Flowable]:
     width = blocks.content_width(inp.page_size)
     gap = 6 * mm
@@ -451,6 +504,10 @@ def _story(inp: ConsultationReportInput) -> list[Flowable]:
         except ReportInputError:  # odd points must not cost the family its report
             story += [KeepTogether([blocks.para(MEASURES_HEADING, "h2"), blocks.para(
                 "The symmetry of nose and lip could not be measured on these pictures.", "small")])]
+
+    if inp.prints_postop:
+        story += [_postop_section(inp, after_close[0], close.image(inp.postop.image_rgb), width, gap),
+                  Spacer(1, 4 * mm)]
 
     if inp.prints_notes:
         story.append(KeepTogether([blocks.para("Notes from the clinician", "h2"),

@@ -12,6 +12,7 @@ from studies.errors import NotFoundError
 from studies.schema import (
     CommentAnswer,
     Output,
+    PairAnswer,
     RankAnswer,
     Rater,
     RaterItem,
@@ -149,6 +150,13 @@ class StudyRepository:
             return {}
         return {c.item_id: c for c in self.session.scalars(
             select(CommentAnswer).where(CommentAnswer.item_id.in_(list(item_ids))))}
+
+    def pair_answers(self, item_ids: Sequence[int]) -> dict[int, PairAnswer]:
+        """Pairwise studies: the preference given for each of these items (item id -> answer)."""
+        if not item_ids:
+            return {}
+        return {p.item_id: p for p in self.session.scalars(
+            select(PairAnswer).where(PairAnswer.item_id.in_(list(item_ids))))}
 
     def log(self, study_id: int) -> list[UnblindingLog]:
         return list(self.session.scalars(
