@@ -41,6 +41,20 @@ class RunRequest:
 
 
 @dataclass(frozen=True)
+class SteerContext:
+    """What a re-render of the current prediction from edited landmarks needs, copied on the GUI thread."""
+
+    case_id: int
+    rgb: np.ndarray
+    mask: np.ndarray
+    analysis: Any  # inference.pipeline.FaceAnalysis
+    device: str
+    pipeline: Any  # inference.pipeline.FacePipeline
+    store: Any  # studies.cases.CaseStore
+    photo_levels: tuple[np.ndarray, ...] = ()  # the photo's display pyramid (app.canvas.images.pyramid_arrays)
+
+
+@dataclass(frozen=True)
 class RunPlan:
     """Which models a Run starts; ``reused``: models skipped because they have a prediction of this mask."""
 
@@ -207,6 +221,16 @@ class CaseController:
         return RunRequest(state.case.id, plan.names, state.photo.rgb, state.mask, state.face.analysis, device,
                           app_version, photo_levels)
 
+    def steer_context(self, device: str, photo_levels: tuple[np.ndarray, ...] = ()) -> SteerContext | str:
+        """What a re-render of the current prediction needs, or why it cannot run."""
+        state = self.state
+        if state.case is None or state.photo is None or state.mask is None or self.store is None:
+            return "Open the case first."
+        if state.face is None or state.face.analysis is None:
+            return "The face has not been found on this photo yet."
+        return SteerContext(state.case.id, state.photo.rgb, state.mask, state.face.analysis, device, self.pipeline,
+                            self.store, photo_levels)
+
     def prediction_view(self, record: Any) -> PredictionView:
         choice = self.state.model_choice(record.model_name)
         return PredictionView(record.id, record.model_name, choice.display_name if choice else record.model_name,
@@ -214,6 +238,14 @@ class CaseController:
                               record.created_at.astimezone().strftime("%Y-%m-%d %H:%M"), record.landmarks,
                               getattr(record, "mask_sha256", None), getattr(record, "guide_landmarks", None),
                               record)
+
+    def preview_view(self, prediction: Any) -> PredictionView:
+        """How the viewers caption a prediction (``inference.service.PredictionRecord``) not stored yet."""
+        choice = self.state.model_choice(prediction.model_name)
+        name = choice.display_name if choice else prediction.model_name
+        return PredictionView(-1, prediction.model_name, f"{name} (saving…)", Path(), prediction.device,
+                              prediction.weights_sha256, "", "", prediction.landmarks, prediction.mask_sha256,
+                              prediction.guide_landmarks)
 
     def is_open(self, record: Any) -> bool:
         """Whether a stored prediction belongs to the case on screen (else it is not shown over it)."""

@@ -129,6 +129,16 @@ class TaskRunner(QObject):
 # ---------------------------------------------------------------- model runs
 
 @dataclass(frozen=True, eq=False)
+class RunPreview:
+    """A model's prediction as soon as it exists, before it is stored (the viewers show it at once)."""
+
+    case_id: int
+    model_name: str
+    levels: PatchPyramid
+    prediction: Any  # inference.service.PredictionRecord
+
+
+@dataclass(frozen=True, eq=False)
 class RunOutcome:
     """One model's finished prediction, already recorded in the case store.
 
@@ -160,6 +170,7 @@ class ModelRunWorker(QObject):
 
     device_ready = Signal(str)
     progress = Signal(int, int, str)  # done, total, what is happening
+    preview = Signal(object)  # RunPreview: the picture, shown while it is being stored
     result = Signal(object)  # RunOutcome
     error = Signal(str, str)  # model name ("" for the run as a whole), clinician message
     finished = Signal(bool)  # True when cancelled
@@ -207,13 +218,14 @@ class ModelRunWorker(QObject):
                 prediction = self._drain(steps, index, total)
                 if prediction is None:
                     break
-                picture = PredictionPatch.of_record(prediction)  # stored as the patch and its box
+                picture = PredictionPatch.of_record(prediction, req.rgb)  # stored: the changed patch and its box
+                photo_levels = list(req.photo_levels) or pyramid_arrays(req.rgb)
+                levels = patch_pyramid(photo_levels, picture.pixels, picture.box)
+                self.preview.emit(RunPreview(req.case_id, name, levels, prediction))  # shown while it is stored
                 record = self._store.add_prediction(
                     req.case_id, name, picture, device=prediction.device, app_version=req.app_version,
                     weights_sha256=prediction.weights_sha256, landmarks=prediction.landmarks,
                     mask_sha256=prediction.mask_sha256, mask=req.mask)
-                photo_levels = list(req.photo_levels) or pyramid_arrays(req.rgb)
-                levels = patch_pyramid(photo_levels, picture.pixels, picture.box)
                 self.result.emit(RunOutcome(name, record, picture, levels, prediction.landmarks,
                                             time.perf_counter() - start, prediction, req.rgb))
             except Exception as exc:  # one failing model must not stop the others

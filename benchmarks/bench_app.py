@@ -146,16 +146,16 @@ def main() -> None:
             shown = time.perf_counter() - start
             wait(app, lambda: window.state.face is not None)
             results[f"open_{label}"] = {"shown_s": shown, "face_found_s": time.perf_counter() - start}
-            window.suggest_mask()
+            window.masks.suggest_mask()
             if label == "24MP":
                 results["stroke_24MP"] = stroke_benchmark(app, window, args.strokes, QPointF)
                 results["pan_24MP"] = pan_benchmark(app, window)
-                window.suggest_mask()
+                window.masks.suggest_mask()
             runs[label] = {}
             for model in [m for m in window.state.models if m.available]:
                 before = len(window.state.predictions)
                 start = time.perf_counter()
-                window.run_models([model.name])
+                window.runs.run_models([model.name])
                 wait(app, lambda: len(window.state.predictions) > before and window.compare.right.has_image()
                      and not window.state.busy)
                 app.processEvents()

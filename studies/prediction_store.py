@@ -2,8 +2,10 @@
 
 A prediction is stored as the lossless PNG of its changed patch, the patch's box (x0, y0, x1, y1 in
 photo pixels, right/bottom exclusive), the photo's size, and the mask it was made with (cut to the
-box when the hole lies inside it, which it always does for the pipeline's patches). A 24-megapixel
-case therefore stores a few hundred kilobytes instead of the whole repaired photo.
+box when the hole lies inside it, which it always does for the pipeline's patches). When the caller
+knows which pixels of the box really changed (the feathered hole; the box's corners keep the photo's
+pixels), the PNG is RGBA with alpha = changed and the unchanged pixels zeroed, so they cost nothing:
+a 24-megapixel case stores a few hundred kilobytes instead of the whole repaired photo.
 
 :meth:`PredictionStore.image` is the one decoder: every screen and export (viewers, gallery
 thumbnails, report, DICOM, PNG, clipboard, steering) gets a prediction's pixels from it, the patch
@@ -13,12 +15,14 @@ repaired photo and comes back as it is.
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from PIL import Image
 
 from inference.io.mask_codec import encode_mask_png, mask_sha256
 from studies.errors import CaseError
@@ -30,11 +34,17 @@ Box = tuple[int, int, int, int]
 
 @dataclass(frozen=True, eq=False)
 class PredictionPatch:
-    """The pixels a prediction changed (uint8 RGB), the box they fill, and the photo's (width, height)."""
+    """The pixels of a prediction's box (uint8 RGB), the box, and the photo's (width, height).
+
+    ``changed`` (bool, the box's size), when known: which pixels differ from the photo. Only those are
+    pasted and stored; the others are the photo's own (a decoded patch holds zeros there until
+    :meth:`PredictionStore.patch` fills them from the photo).
+    """
 
     pixels: np.ndarray
     box: Box
     photo_size: tuple[int, int]
+    changed: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         pixels = np.asarray(self.pixels)
@@ -45,6 +55,8 @@ class PredictionPatch:
         if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h) or pixels.shape[:2] != (y1 - y0, x1 - x0):
             raise CaseError(f"The prediction's patch ({pixels.shape[1]} x {pixels.shape[0]} at {self.box}) does "
                             f"not fit its {w} x {h} photo.")
+        if self.changed is not None and (self.changed.dtype != bool or self.changed.shape != pixels.shape[:2]):
+            raise CaseError("The changed pixels of a prediction must be a true/false image of its patch's size.")
         object.__setattr__(self, "box", (x0, y0, x1, y1))
         object.__setattr__(self, "photo_size", (w, h))
 
@@ -58,10 +70,19 @@ class PredictionPatch:
         return cls(image, (0, 0, w, h), (w, h))
 
     @classmethod
-    def of_record(cls, record: Any) -> PredictionPatch:
-        """From an ``inference.service.PredictionRecord`` (``patch``, ``box``, ``photo_shape``)."""
+    def of_record(cls, record: Any, photo_rgb: np.ndarray | None = None) -> PredictionPatch:
+        """From an ``inference.service.PredictionRecord`` (``patch``, ``box``, ``photo_shape``); with the
+        photo it was made on, the pixels that really changed are marked (and only they are stored)."""
         h, w = record.photo_shape
-        return cls(record.patch, record.box, (w, h))
+        return cls.on_photo(record.patch, record.box, photo_rgb) if photo_rgb is not None else cls(
+            record.patch, record.box, (w, h))
+
+    @classmethod
+    def on_photo(cls, pixels: np.ndarray, box: Box, photo_rgb: np.ndarray) -> PredictionPatch:
+        """A patch of ``photo_rgb`` with its changed pixels marked (those that differ from the photo's)."""
+        x0, y0, x1, y1 = box
+        changed = np.any(pixels != photo_rgb[y0:y1, x0:x1], axis=2)
+        return cls(pixels, box, (photo_rgb.shape[1], photo_rgb.shape[0]), changed)
 
     @property
     def covers_photo(self) -> bool:
@@ -77,7 +98,7 @@ class PredictionPatch:
         if not (0 <= rx0 < rx1 <= w and 0 <= ry0 < ry1 <= h):
             raise CaseError(f"The region {region} is not inside the {w} x {h} photo.")
         x0, y0, x1, y1 = self.box
-        if self.covers_photo:
+        if self.covers_photo and self.changed is None:
             return self.pixels[ry0:ry1, rx0:rx1].copy()
         if rgb is None or rgb.shape[:2] != (h, w):
             got = "no photo" if rgb is None else f"a {rgb.shape[1]} x {rgb.shape[0]} photo"
@@ -85,7 +106,13 @@ class PredictionPatch:
         out = rgb[ry0:ry1, rx0:rx1].copy()
         ix0, iy0, ix1, iy1 = max(x0, rx0), max(y0, ry0), min(x1, rx1), min(y1, ry1)
         if ix1 > ix0 and iy1 > iy0:
-            out[iy0 - ry0:iy1 - ry0, ix0 - rx0:ix1 - rx0] = self.pixels[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+            target = out[iy0 - ry0:iy1 - ry0, ix0 - rx0:ix1 - rx0]
+            source = self.pixels[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+            if self.changed is None:
+                target[:] = source
+            else:
+                changed = self.changed[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+                target[changed] = source[changed]
         return out
 
 
@@ -122,7 +149,10 @@ def encode_prediction(picture: np.ndarray | PredictionPatch, mask: np.ndarray | 
     else:
         pixels, placed = np.asarray(picture), None
     try:
-        data = encode_png(np.asarray(pixels))
+        if placed is not None and placed.changed is not None:
+            data = encode_changed_png(pixels, placed.changed)
+        else:
+            data = encode_png(np.asarray(pixels))
     except Exception as exc:
         raise CaseError(f"The predicted image cannot be stored: {exc}") from exc
     mask_png = None if mask is None else _encode_mask(np.asarray(mask), placed)
@@ -130,6 +160,20 @@ def encode_prediction(picture: np.ndarray | PredictionPatch, mask: np.ndarray | 
         return EncodedPrediction(data, None, None, None, mask_png)
     w, h = placed.photo_size
     return EncodedPrediction(data, json.dumps(list(placed.box)), w, h, mask_png)
+
+
+def encode_changed_png(pixels: np.ndarray, changed: np.ndarray) -> bytes:
+    """RGBA PNG, no metadata: the changed pixels with alpha 255, every other pixel (0, 0, 0, 0).
+
+    Deflate level 4: on a 24 MP case's patch as small as level 6 of the RGB patch minus a third, in
+    half its time (the Run waits for it).
+    """
+    rgba = np.zeros((*pixels.shape[:2], 4), np.uint8)
+    rgba[changed, :3] = pixels[changed]
+    rgba[changed, 3] = 255
+    buf = io.BytesIO()
+    Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", compress_level=4)
+    return buf.getvalue()
 
 
 def _encode_mask(mask: np.ndarray, placed: PredictionPatch | None) -> bytes:
@@ -156,15 +200,27 @@ def box_from_json(text: str | None) -> Box | None:
 class PredictionStore:
     """Decodes stored predictions, once, for every screen and export (no cache: callers keep what they show)."""
 
-    def patch(self, prediction: StoredPrediction) -> PredictionPatch:
-        """The stored patch and its placement (a row from before patches: the whole image)."""
+    def patch(self, prediction: StoredPrediction, photo_rgb: np.ndarray | None = None) -> PredictionPatch:
+        """The stored patch and its placement (a row from before patches: the whole image).
+
+        A patch stored with only its changed pixels gets the others from ``photo_rgb`` when given, so
+        its ``pixels`` are the repaired photo's over the whole box.
+        """
         from inference.io.photo import load_photo
 
-        pixels = load_photo(prediction.image_path).rgb
+        path = prediction.image_path
+        with Image.open(path) as img:
+            rgba = np.asarray(img) if img.mode == "RGBA" else None
+        pixels = load_photo(path).rgb if rgba is None else np.ascontiguousarray(rgba[..., :3])
         box, size = getattr(prediction, "box", None), getattr(prediction, "photo_size", None)
         if box is None or size is None:
             return PredictionPatch.whole(pixels)
-        return PredictionPatch(pixels, box, size)
+        changed = None if rgba is None else rgba[..., 3] >= 128
+        patch = PredictionPatch(pixels, box, size, changed)
+        if changed is not None and photo_rgb is not None:
+            pixels = patch.apply(photo_rgb, box)
+            patch = PredictionPatch(pixels, box, size, changed)
+        return patch
 
     def image(self, prediction: StoredPrediction, photo_rgb: np.ndarray | None,
               region: Box | None = None) -> np.ndarray:

@@ -101,3 +101,16 @@ def screenshot(widget, name: str, folder: Path) -> Path:  # noqa: ANN001 - any Q
         Path(extra).mkdir(parents=True, exist_ok=True)
         pixmap.save(str(Path(extra) / f"{name}.png"))
     return target
+
+
+def stored_prediction(window, prediction=None) -> np.ndarray:  # noqa: ANN001 - MainWindow, PredictionView
+    """A prediction's full-resolution pixels as stored, read through the one decoder (``CaseStore.prediction_image``)."""
+    p = prediction or window.state.current_prediction
+    return window.store.prediction_image(p.stored, window.photo.rgb)
+
+
+def exported(qtbot, window, started: bool, timeout: int = 60000) -> bool:  # noqa: ANN001
+    """Wait until an export started on the window's worker pool has been written (or failed)."""
+    if started:
+        qtbot.waitUntil(lambda: not window.tasks.busy, timeout=timeout)
+    return started

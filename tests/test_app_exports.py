@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.settings import AppSettings  # noqa: E402
 from app.windows.main_window import MainWindow  # noqa: E402
-from app_support import RecordingPrompts, face_photo, write_dicom  # noqa: E402
+from app_support import RecordingPrompts, exported, face_photo, stored_prediction, write_dicom  # noqa: E402
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 60000
@@ -36,8 +36,8 @@ def open_and_run(qtbot, window: MainWindow, path: Path) -> None:
     window.prompts.texts.append("CL-777")
     window.open_photo_file(path)
     qtbot.waitUntil(lambda: window.state.face is not None, timeout=WAIT_MS)
-    window.suggest_mask()
-    assert window.run_models(["opencv-telea"])
+    window.masks.suggest_mask()
+    assert window.runs.run_models(["opencv-telea"])
     qtbot.waitUntil(lambda: not window.state.busy and window.state.current_prediction is not None, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not window.tasks.busy, timeout=WAIT_MS)
 
@@ -49,14 +49,14 @@ def test_dicom_export_links_to_the_source_study(qtbot, window, utkface_paths, tm
     source = write_dicom(tmp_path / "photo.dcm", rgb)
     open_and_run(qtbot, window, source)
     out = tmp_path / "pred.dcm"
-    assert window.export_dicom(out, deidentify=False), window.prompts.errors
+    assert exported(qtbot, window, window.exports.export_dicom(out, deidentify=False)), window.prompts.errors
     ds, src = pydicom.dcmread(out), pydicom.dcmread(source)
     assert ds.StudyInstanceUID == src.StudyInstanceUID and ds.SOPInstanceUID != src.SOPInstanceUID
-    stored = np.asarray(Image.open(window.state.current_prediction.image_path).convert("RGB"))
+    stored = stored_prediction(window)
     assert np.array_equal(ds.pixel_array, stored)
     assert "opencv-telea" in ds.SeriesDescription
     anon = tmp_path / "anon.dcm"
-    assert window.export_dicom(anon, deidentify=True)
+    assert exported(qtbot, window, window.exports.export_dicom(anon, deidentify=True))
     assert str(pydicom.dcmread(anon).get("PatientName", "")) != "Test^Patient"
 
 
@@ -114,12 +114,12 @@ def test_dicom_export_of_a_png_case_carries_the_pseudonym(qtbot, window, utkface
     Image.fromarray(rgb).save(path)
     open_and_run(qtbot, window, path)
     out = tmp_path / "pred.dcm"
-    assert window.export_dicom(out, deidentify=False), window.prompts.errors
+    assert exported(qtbot, window, window.exports.export_dicom(out, deidentify=False)), window.prompts.errors
     ds = pydicom.dcmread(out)
     assert str(ds.PatientName) == "CL-777" and ds.PatientID == "CL-777"
     assert len(ds.SeriesDescription) <= 64 and "opencv-telea" in ds.ImageComments
     anon = tmp_path / "anon.dcm"
-    assert window.export_dicom(anon, deidentify=True)
+    assert exported(qtbot, window, window.exports.export_dicom(anon, deidentify=True))
     assert pydicom.dcmread(anon).PatientID == ""
 
 
@@ -129,16 +129,16 @@ def test_report_of_a_classical_and_of_a_neural_prediction(qtbot, window, utkface
     Image.fromarray(rgb).save(path)
     open_and_run(qtbot, window, path)
     classical = tmp_path / "classical.pdf"
-    assert window.export_report(classical), window.prompts.errors  # written on a worker
+    assert window.exports.export_report(classical), window.prompts.errors  # written on a worker
     qtbot.waitUntil(lambda: not window.tasks.busy, timeout=WAIT_MS)
     assert classical.read_bytes().startswith(b"%PDF"), window.prompts.errors
     # A prediction recorded with a weights hash (as a neural model's would be) can be reported too.
-    image = np.asarray(Image.open(window.state.current_prediction.image_path).convert("RGB"))
+    image = stored_prediction(window)
     record = window.store.add_prediction(window.state.case.id, "nclg-mt-lite", image, device="CPU",
                                          app_version="test", weights_sha256="ab" * 32)
-    window.state.add_prediction(window._prediction_view(record))
+    window.state.add_prediction(window.cases.prediction_view(record))
     out = tmp_path / "report.pdf"
-    assert window.export_report(out), window.prompts.errors
+    assert window.exports.export_report(out), window.prompts.errors
     qtbot.waitUntil(lambda: not window.tasks.busy, timeout=WAIT_MS)
     assert out.read_bytes().startswith(b"%PDF"), window.prompts.errors
     if not (shutil.which("pdftotext") and shutil.which("pdftoppm")):
@@ -152,12 +152,13 @@ def test_copy_prediction_puts_the_full_image_on_the_clipboard(qtbot, window, utk
     path = tmp_path / "photo.png"
     Image.fromarray(rgb).save(path)
     open_and_run(qtbot, window, path)
-    window.copy_prediction()
+    window.exports.copy_prediction()
+    exported(qtbot, window, True)
     image = QApplication.clipboard().image()
     assert (image.width(), image.height()) == (400, 400)
     from app.canvas.images import qimage_to_rgb
 
-    stored = np.asarray(Image.open(window.state.current_prediction.image_path).convert("RGB"))
+    stored = stored_prediction(window)
     copied = qimage_to_rgb(image)
     marked = np.any(copied != stored, axis=2)                       # the research mark, bottom right only
     assert marked[-30:, -200:].any() and not marked[:-40].any() and not marked[:, :150].any()
@@ -167,7 +168,8 @@ def test_copy_prediction_puts_the_full_image_on_the_clipboard(qtbot, window, utk
     # Without the mark the clipboard holds the stored prediction, pixel for pixel.
     window.settings = window.settings.with_changes(research_mark=False)
     QApplication.clipboard().clear()
-    window.copy_prediction()
+    window.exports.copy_prediction()
+    exported(qtbot, window, True)
     assert np.array_equal(qimage_to_rgb(QApplication.clipboard().image()), stored)
 
 
@@ -179,7 +181,7 @@ def test_report_dialog_choices_decide_what_each_copy_prints(qtbot, window, utkfa
     path = tmp_path / "photo.png"
     Image.fromarray(rgb).save(path)
     open_and_run(qtbot, window, path)
-    assert window.run_models(["opencv-ns"])
+    assert window.runs.run_models(["opencv-ns"])
     qtbot.waitUntil(lambda: not window.state.busy and len(window.state.predictions) == 2, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not window.tasks.busy, timeout=WAIT_MS)
     window.case_panel.notes.setPlainText("Mother worried about the nostril.")
@@ -189,7 +191,7 @@ def test_report_dialog_choices_decide_what_each_copy_prints(qtbot, window, utkfa
     window.prompts.report_answers.append(ReportOptions("family", include_notes=True, include_landmarks=True,
                                                        second_model="opencv-ns"))
     window.prompts.files.append(family)
-    window.export_report_dialog()
+    window.exports.export_report_dialog()
     choices = window.prompts.report_choices[-1]
     assert [name for name, _label in choices.second_models] == ["opencv-ns"]
     assert "Navier-Stokes" in choices.second_models[0][1] and choices.has_notes and choices.mark_default
@@ -201,14 +203,14 @@ def test_report_dialog_choices_decide_what_each_copy_prints(qtbot, window, utkfa
     # The clinical record of the same case carries the notes and the technical appendix.
     window.prompts.report_answers.append(ReportOptions("clinical", include_notes=True))
     window.prompts.files.append(clinical)
-    window.export_report_dialog()
+    window.exports.export_report_dialog()
     qtbot.waitUntil(lambda: not window.tasks.busy, timeout=WAIT_MS)
     text = _pdf_text(clinical)
     assert "Mother worried about the nostril." in text and "Appendix: technical record" in text
     assert "Navier-Stokes" not in text  # no second model asked for
     # Cancelling the dialog asks for no file and writes nothing.
     files_before = list(window.prompts.files)
-    window.export_report_dialog()
+    window.exports.export_report_dialog()
     assert window.prompts.files == files_before and len(window.prompts.report_choices) == 3
     # The preview the dialog shows is page 1 of the very report, rendered with poppler.
     page = choices.preview(ReportOptions("family"))
@@ -220,18 +222,43 @@ def test_saved_and_copied_predictions_carry_the_research_mark(qtbot, window, utk
     path = tmp_path / "photo.png"
     Image.fromarray(rgb).save(path)
     open_and_run(qtbot, window, path)
-    stored = np.asarray(Image.open(window.state.current_prediction.image_path).convert("RGB"))
+    stored = stored_prediction(window)
     marked_png = tmp_path / "marked.png"
-    assert window.save_prediction(marked_png)
+    assert exported(qtbot, window, window.exports.save_prediction(marked_png))
     marked = np.asarray(Image.open(marked_png).convert("RGB"))
     differs = np.any(marked != stored, axis=2)
     assert differs[-30:, -200:].any() and not differs[:300].any()  # a small mark, bottom right
-    window.copy_prediction()
+    window.exports.copy_prediction()
+    exported(qtbot, window, True)
     from app.canvas.images import qimage_to_rgb
 
     assert np.array_equal(qimage_to_rgb(QApplication.clipboard().image()), marked)
     # Turned off on purpose in the settings: the stored pixels leave unchanged.
     window.settings = window.settings.with_changes(research_mark=False)
     plain_png = tmp_path / "plain.png"
-    assert window.save_prediction(plain_png)
+    assert exported(qtbot, window, window.exports.save_prediction(plain_png))
     assert np.array_equal(np.asarray(Image.open(plain_png).convert("RGB")), stored)
+
+
+def test_the_report_draws_the_mask_the_prediction_was_made_with(qtbot, window, utkface_paths, tmp_path,
+                                                                monkeypatch):
+    import studies.reports.consultation as consultation
+
+    rgb = face_photo(utkface_paths[2], 400)
+    path = tmp_path / "photo.png"
+    Image.fromarray(rgb).save(path)
+    open_and_run(qtbot, window, path)
+    made_with = window.state.mask.copy()
+    assert window.masks.transform_mask("grow", 6)                  # the mask on screen changes afterwards
+    assert not np.array_equal(window.state.mask, made_with)
+    drawn: list[np.ndarray] = []
+
+    def build(report, out_path):  # noqa: ANN001, ANN202 - records what the report would draw
+        drawn.append(report.mask)
+        out_path.write_bytes(b"%PDF-1.4\n")
+        return out_path
+
+    monkeypatch.setattr(consultation, "build_consultation_report", build)
+    assert exported(qtbot, window, window.exports.export_report(tmp_path / "report.pdf")), window.prompts.errors
+    assert window.prompts.errors == [] and len(drawn) == 1
+    assert np.array_equal(drawn[0], made_with)

@@ -54,9 +54,14 @@ def test_run_stores_the_services_prediction(qapp) -> None:  # noqa: ANN001
     for outcome, (args, kwargs) in zip(outcomes, store.calls):
         record = service.predict(PredictionRequest(request.rgb, request.mask, outcome.model_name, "cpu",
                                                    analysis=request.analysis))
-        assert np.array_equal(args[2], record.apply(request.rgb)) and np.array_equal(outcome.image, args[2])
+        stored = args[2]  # the patch and its box (studies.prediction_store.PredictionPatch), not a whole photo
+        assert np.array_equal(stored.apply(request.rgb), record.apply(request.rgb))
+        assert np.array_equal(outcome.image, stored.apply(request.rgb))
+        assert stored.box == record.box and np.array_equal(stored.pixels, record.patch)
+        assert stored.photo_size == (request.rgb.shape[1], request.rgb.shape[0])
         assert outcome.prediction.box == record.box and np.array_equal(outcome.prediction.patch, record.patch)
         assert kwargs["mask_sha256"] == mask_sha256(request.mask) and kwargs["device"] == "CPU"
+        assert kwargs["mask"] is request.mask  # the mask it was made with is stored with it
         assert kwargs["weights_sha256"] is None and args[:2] == (7, outcome.model_name)
 
 

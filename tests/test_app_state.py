@@ -90,3 +90,58 @@ def test_predictions_with_landmarks_keep_the_current_one():
     assert state.current_prediction is a  # still listed, so it stays selected
     state.set_predictions([])
     assert state.current_prediction is None and current[-1] is None
+
+
+def test_photo_mask_face_and_case_emit_only_on_a_real_change():
+    """The state owns the photo, the mask and the face: equal values set again emit nothing."""
+    import numpy as np
+
+    from app.state import FaceInfo
+    from inference.io.mask_codec import mask_sha256
+
+    state = AppState()
+    seen: dict[str, list] = {"photo": [], "mask": [], "fingerprint": [], "face": [], "case": []}
+    state.photo_changed.connect(seen["photo"].append)
+    state.mask_changed.connect(seen["mask"].append)
+    state.mask_fingerprint_changed.connect(seen["fingerprint"].append)
+    state.face_changed.connect(seen["face"].append)
+    state.case_changed.connect(seen["case"].append)
+    photo = object()
+    state.set_photo(photo)
+    state.set_photo(photo)
+    assert seen["photo"] == [photo]
+    empty = np.zeros((20, 30), bool)
+    state.set_mask(empty)
+    state.set_mask(empty.copy())                       # same pixels: nothing
+    assert len(seen["mask"]) == 1 and seen["fingerprint"] == []  # an empty mask has no fingerprint
+    painted = empty.copy()
+    painted[5:9, 5:9] = True
+    state.set_mask(painted)
+    assert len(seen["mask"]) == 2 and seen["fingerprint"] == [mask_sha256(painted)]
+    assert not state.mask.flags.writeable             # a snapshot: nobody changes it behind the state's back
+    painted[0, 0] = True                               # the caller's array is not the state's
+    assert state.mask_fingerprint != mask_sha256(painted)
+    state.set_mask(np.zeros((30, 20), bool))           # empty again, but another size: a change
+    assert len(seen["mask"]) == 3 and seen["fingerprint"][-1] is None
+    state.set_mask(None)
+    state.set_mask(None)
+    assert len(seen["mask"]) == 4 and state.mask is None
+    lm = np.zeros((68, 2), np.float32)
+    analysis = object()
+    state.set_face(FaceInfo((1, 2, 3, 4), lm, False, analysis))
+    state.set_face(FaceInfo((1, 2, 3, 4), lm.copy(), False, analysis))  # same content: nothing
+    state.set_face(FaceInfo((1, 2, 3, 5), lm, False, analysis))
+    assert len(seen["face"]) == 2
+
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Case:
+        id: int
+        notes: str
+        landmarks: np.ndarray | None
+
+    state.set_case(Case(1, "", np.ones((68, 2))))
+    state.set_case(Case(1, "", np.ones((68, 2))))     # an equal record (arrays compared by content)
+    state.set_case(Case(1, "notes", np.ones((68, 2))))
+    assert [c.notes for c in seen["case"]] == ["", "notes"]

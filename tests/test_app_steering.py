@@ -109,7 +109,9 @@ class _FakePipeline:
             from inference.errors import InferenceError
 
             raise InferenceError("the network failed")
-        return SimpleNamespace(image=rgb, landmarks=FACE, guide_landmarks=landmarks)
+        from inference.face.blend import Patch
+
+        return SimpleNamespace(image=rgb, patch=Patch(0, 0, rgb.copy()), landmarks=FACE, guide_landmarks=landmarks)
 
 
 def test_controller_renders_once_per_edit_coalesces_and_puts_points_back_on_failure(qtbot) -> None:
@@ -212,12 +214,12 @@ def test_window_drag_rerenders_stores_the_edit_and_undoes(qtbot, face_rgb, tmp_p
     assert window.measures_dock.widget() is window.measures_panel
     window.open_photo_file(path)
     qtbot.waitUntil(lambda: window.state.face is not None and not window.tasks.busy, timeout=wait)
-    window.suggest_mask()
-    assert window.run_models(["nclg-mt-lite"])
+    window.masks.suggest_mask()
+    assert window.runs.run_models(["nclg-mt-lite"])
     qtbot.waitUntil(lambda: not window.state.busy and not window.tasks.busy, timeout=wait)
     assert window.prompts.errors == [] and window.tabs.currentIndex() == TAB_COMPARE
     pred = window.state.current_prediction
-    before = np.asarray(Image.open(pred.image_path).convert("RGB"))
+    before = window.store.prediction_image(pred.stored, window.photo.rgb)
     measured_before = window.measures_panel.cell(0, PREDICTION_COLUMN)
     window.steering_bar.toggle.setChecked(True)
     view = window.compare.right
@@ -233,10 +235,10 @@ def test_window_drag_rerenders_stores_the_edit_and_undoes(qtbot, face_rgb, tmp_p
     assert np.allclose(steered.guide_landmarks[51], target, atol=1.5)
     [stored] = window.store.list_predictions(window.state.case.id)
     np.testing.assert_allclose(stored.guide_landmarks, steered.guide_landmarks, atol=1e-3)
-    after = np.asarray(Image.open(stored.image_path).convert("RGB"))
+    after = window.store.prediction_image(stored, window.photo.rgb)
     assert np.abs(after.astype(int) - before).sum() > 0      # the lip was drawn again
     assert window.measures_panel.cell(0, PREDICTION_COLUMN)  # measured at what was drawn
-    snapshot = window._report_snapshot()                     # the report measures what was drawn
+    snapshot = window.exports.report_snapshot()                     # the report measures what was drawn
     np.testing.assert_allclose(snapshot.primary.guide_landmarks, steered.guide_landmarks)
     # Ctrl+Z in the editor undoes the drag (not the mask) and renders from the network's points again.
     mask_steps = window.canvas.undo_stack.count()
@@ -284,7 +286,7 @@ def test_window_corrects_the_photo_landmarks_for_suggest_mask_and_keeps_them(qtb
     assert window.state.face.analysis.landmarks is corrected or np.array_equal(window.state.face.analysis.landmarks,
                                                                                corrected)
     np.testing.assert_allclose(window.store.get_case(window.state.case.id).landmarks, corrected, atol=1e-3)
-    window.suggest_mask()
+    window.masks.suggest_mask()
     shape = face_rgb.shape[:2]
     assert np.array_equal(window.canvas.layer.to_bool(), suggest_mask(corrected, shape, "upper_lip_nostril"))
     assert not np.array_equal(window.canvas.layer.to_bool(), suggest_mask(detected, shape, "upper_lip_nostril"))

@@ -72,6 +72,6 @@ def test_edit_menu_shortcuts_suggest_the_upper_lip_and_the_whole_mouth(window: M
     assert np.array_equal(window.canvas.layer.to_bool(), suggest_mask(landmarks, shape, "upper_lip_nostril"))
     window.act_suggest_mouth.trigger()
     assert np.array_equal(window.canvas.layer.to_bool(), suggest_mask(landmarks, shape, "mouth_nostril"))
-    window.suggest_mask()  # the default, as the tests and benchmarks call it: the upper-lip family
+    window.masks.suggest_mask()  # the default, as the tests and benchmarks call it: the upper-lip family
     assert np.array_equal(window.canvas.layer.to_bool(), suggest_mask(landmarks, shape, "upper_lip_nostril"))
     assert window.canvas.undo_stack.count() == 3

@@ -21,7 +21,7 @@ from PySide6.QtCore import QPointF, QRectF  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.state import Tool  # noqa: E402
 from app.windows.main_window import MainWindow  # noqa: E402
-from app_support import RecordingPrompts, face_photo, screenshot, write_dicom  # noqa: E402
+from app_support import RecordingPrompts, exported, face_photo, screenshot, stored_prediction, write_dicom  # noqa: E402
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 60000
@@ -56,7 +56,7 @@ def open_case(qtbot, window: MainWindow, path: Path, pseudonym: str = "CL-001", 
 
 def paint_lip(window: MainWindow) -> np.ndarray:
     """Paint over the upper lip with the suggestion, returning the mask."""
-    window.suggest_mask()
+    window.masks.suggest_mask()
     return window.canvas.layer.to_bool()
 
 
@@ -164,7 +164,7 @@ def test_run_telea_records_and_shows_the_prediction_then_reopen(qtbot, make_wind
     assert mask.any()
     screenshot(window, "04-suggested-mask", tmp_path / "shots")
     window.state.set_selected_model("opencv-telea")
-    assert window.run_models(["opencv-telea"])
+    assert window.runs.run_models(["opencv-telea"])
     assert window.state.busy and window.act_cancel.isEnabled()
     qtbot.waitUntil(lambda: not window.state.busy, timeout=WAIT_MS)
     assert window.prompts.errors == []
@@ -172,7 +172,7 @@ def test_run_telea_records_and_shows_the_prediction_then_reopen(qtbot, make_wind
     pred = window.state.current_prediction
     assert pred.model_name == "opencv-telea" and pred.device == "CPU" and pred.weights_sha256 is None
     assert pred.app_version
-    out = np.asarray(Image.open(pred.image_path).convert("RGB"))
+    out = stored_prediction(window, pred)
     assert out.shape == face_rgb.shape
     changed = np.any(out != face_rgb, axis=2)
     feather = int(np.ceil(max(2.0, 2.0 * window.state.face.analysis.crop.size / 256))) + 1
@@ -195,7 +195,7 @@ def test_run_telea_records_and_shows_the_prediction_then_reopen(qtbot, make_wind
     screenshot(window, "06-before-after", tmp_path / "shots")
     # Save at full resolution without metadata.
     saved = tmp_path / "export.jpg"
-    assert window.save_prediction(saved)
+    assert exported(qtbot, window, window.exports.save_prediction(saved))
     with Image.open(saved) as img:
         assert img.size == (640, 640) and not img.getexif() and "icc_profile" not in img.info
     window._save_notes()
@@ -213,7 +213,7 @@ def test_run_telea_records_and_shows_the_prediction_then_reopen(qtbot, make_wind
     qtbot.waitUntil(lambda: again.compare.right.has_image(), timeout=WAIT_MS)
     assert not again.canvas.undo_stack.canUndo()  # reopening is not an edit
     # Clearing the mask is saved too: the next reopen shows no stale mask.
-    again.clear_mask()
+    again.masks.clear_mask()
     again.autosave.flush()
     third = make_window(data_dir=tmp_path / "data")
     third.open_case(case_id)
@@ -227,8 +227,8 @@ def test_cancel_stops_before_the_next_model(qtbot, make_window, face_rgb, tmp_pa
     window = make_window()
     open_case(qtbot, window, path)
     paint_lip(window)
-    assert window.run_models(["opencv-telea", "opencv-ns", "opencv-telea", "opencv-ns"])
-    window.cancel_run()  # before the worker reaches the first check
+    assert window.runs.run_models(["opencv-telea", "opencv-ns", "opencv-telea", "opencv-ns"])
+    window.runs.cancel_run()  # before the worker reaches the first check
     qtbot.waitUntil(lambda: not window.state.busy, timeout=WAIT_MS)
     done = len(window.state.predictions)
     assert done < 4
@@ -244,7 +244,7 @@ def test_run_refused_without_mask_and_for_missing_weights(qtbot, make_window, fa
     Image.fromarray(face_rgb).save(path)
     window = make_window()
     open_case(qtbot, window, path)
-    assert not window.run_models(["opencv-telea"])
+    assert not window.runs.run_models(["opencv-telea"])
     assert "Paint the area" in window.prompts.errors[-1][1]
     neural = [m for m in window.state.models if m.neural and not m.available]
     if not neural:
@@ -254,7 +254,7 @@ def test_run_refused_without_mask_and_for_missing_weights(qtbot, make_window, fa
     assert not combo.model().item(index).isEnabled()
     assert "weights" in combo.itemData(index, 3).lower()  # Qt.ToolTipRole
     paint_lip(window)
-    assert window.run_models([neural[0].name])
+    assert window.runs.run_models([neural[0].name])
     qtbot.waitUntil(lambda: not window.state.busy, timeout=WAIT_MS)
     assert window.prompts.errors[-1][0] == "Some models did not run"
     assert window.state.predictions == []
@@ -284,16 +284,16 @@ def test_mask_import_export_round_trip_and_size_check(qtbot, make_window, face_r
     mask[300, 300] = True
     src = tmp_path / "in.png"
     Image.fromarray(np.where(mask, 255, 0).astype(np.uint8)).save(src)
-    assert window.import_mask(src)
+    assert window.masks.import_mask(src)
     assert np.array_equal(window.canvas.layer.to_bool(), mask)
     out = tmp_path / "out.png"
-    assert window.export_mask(out)
+    assert window.masks.export_mask(out)
     assert np.array_equal(np.asarray(Image.open(out)) == 255, mask)
     window.canvas.undo_stack.undo()
     assert window.canvas.layer.is_empty()
     small = tmp_path / "small.png"
     Image.fromarray(np.full((10, 10), 255, np.uint8)).save(small)
-    assert not window.import_mask(small)
+    assert not window.masks.import_mask(small)
     assert "should be 640 x 640" in window.prompts.errors[-1][1]
 
 
@@ -310,7 +310,7 @@ def test_rotated_mask_is_imported_upright_like_its_photo(qtbot, make_window, fac
         src, quality=100, exif=exif.tobytes())
     window = make_window()
     open_case(qtbot, window, path, expect_face=False)
-    assert window.import_mask(src)
+    assert window.masks.import_mask(src)
     assert np.array_equal(window.canvas.layer.to_bool(), mask)
 
 
@@ -366,7 +366,7 @@ def test_manual_face_square_outside_photo_is_refused(qtbot, make_window, face_rg
     Image.fromarray(face_rgb).save(path)
     window = make_window()
     open_case(qtbot, window, path)
-    window._manual_face_drawn(QRectF(700, 700, 100, 100))
+    window.faces.manual_face_drawn(QRectF(700, 700, 100, 100))
     assert window.prompts.errors[-1][0] == "Face square not usable"
 
 
@@ -441,13 +441,13 @@ def test_shipped_network_runs_and_records_its_weights_hash(qtbot, make_window, f
     window = make_window()
     open_case(qtbot, window, path)
     mask = paint_lip(window)
-    assert window.run_models(["nclg-mt-lite"])
+    assert window.runs.run_models(["nclg-mt-lite"])
     qtbot.waitUntil(lambda: not window.state.busy, timeout=WAIT_MS)
     assert window.prompts.errors == []
     pred = window.state.current_prediction
     assert pred.model_name == "nclg-mt-lite" and pred.weights_sha256 == status.sha256
     assert pred.landmarks is not None and pred.landmarks.shape == (68, 2)  # the landmark branch, in photo pixels
-    out = np.asarray(Image.open(pred.image_path).convert("RGB"))
+    out = stored_prediction(window, pred)
     assert np.any(out[mask] != face_rgb[mask])
 
 
@@ -459,16 +459,16 @@ def test_run_all_reuses_predictions_of_an_unchanged_mask_and_marks_older_ones(qt
     open_case(qtbot, window, path, "CL-RUNALL")
     paint_lip(window)
     classical = ["opencv-telea", "opencv-ns"]
-    assert window.run_models(classical, reuse=True)
+    assert window.runs.run_models(classical, reuse=True)
     qtbot.waitUntil(lambda: not window.state.busy and not window.tasks.busy, timeout=WAIT_MS)
     assert len(window.state.predictions) == 2 and window.prompts.errors == []
     assert not any(window.state.is_out_of_date(p) for p in window.state.predictions)
     # Unchanged mask: nothing runs again, nothing is added.
-    assert not window.run_models(classical, reuse=True)
+    assert not window.runs.run_models(classical, reuse=True)
     assert len(window.state.predictions) == 2 and "Up to date" in window.model_panel.status.text()
     assert len(window.store.list_predictions(window.state.case.id)) == 2
     # Grow the mask (one undo step): both predictions are now out of date, and the gallery says so.
-    assert window.transform_mask("grow", 4)
+    assert window.masks.transform_mask("grow", 4)
     assert all(window.state.is_out_of_date(p) for p in window.state.predictions)
     labels = [window.gallery.item(i).text() for i in range(window.gallery.count())]
     assert all("older mask" in t for t in labels), labels
@@ -478,7 +478,7 @@ def test_run_all_reuses_predictions_of_an_unchanged_mask_and_marks_older_ones(qt
     assert not any(window.state.is_out_of_date(p) for p in window.state.predictions)
     window.canvas.undo_stack.redo()
     # Run all on the new mask runs both again; the old ones stay, marked.
-    assert window.run_models(classical, reuse=True)
+    assert window.runs.run_models(classical, reuse=True)
     qtbot.waitUntil(lambda: not window.state.busy and not window.tasks.busy, timeout=WAIT_MS)
     stale = [window.state.is_out_of_date(p) for p in window.state.predictions]
     assert stale == [True, True, False, False]

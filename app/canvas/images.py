@@ -69,7 +69,13 @@ def pyramid_arrays(rgb: np.ndarray, min_side: int = 512) -> list[np.ndarray]:
 
 def pyramid_images(rgb: np.ndarray, min_side: int = 512) -> list[QImage]:
     """The pyramid as QImages: safe to build on a worker thread (QPixmap is GUI-thread only)."""
-    return [display_image(level) for level in pyramid_arrays(rgb, min_side)]
+    return display_pyramid(rgb, min_side)[1]
+
+
+def display_pyramid(rgb: np.ndarray, min_side: int = 512) -> tuple[list[np.ndarray], list[QImage]]:
+    """``pyramid_arrays`` and ``pyramid_images`` of a photo in one pass (a worker keeps both)."""
+    arrays = pyramid_arrays(rgb, min_side)
+    return arrays, [display_image(level) for level in arrays]
 
 
 @dataclass(frozen=True, eq=False)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QProgressBar, QStatusBar
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from app.case_controller import CaseController, Refusal
 from app.export_service import ExportService, PredictionExport, report_snapshot
@@ -28,6 +28,7 @@ class ExportMenu(QObject):
         self._status, self._save_notes = status_bar, save_notes
         self.service = ExportService(tasks, self)
         self.bar = QProgressBar(maximumWidth=160, maximum=100, textVisible=False)
+        self.bar.setMaximumHeight(QLabel().sizeHint().height())  # the status bar keeps its height (hidden or not)
         status_bar.addPermanentWidget(self.bar)
         self.bar.setVisible(False)
         self.service.progress.connect(self._progress)
@@ -38,11 +39,12 @@ class ExportMenu(QObject):
     def busy(self) -> bool:
         return self.service.busy
 
-    def _source(self) -> PredictionExport | None:
+    def _source(self, mark: bool = True) -> PredictionExport | None:
+        """The current prediction to export; ``mark``: with the research mark if the settings ask for it."""
         p, photo, store = self.state.current_prediction, self.state.photo, self.cases.store
         if p is None or photo is None or store is None:
             return None
-        return PredictionExport(store, p, photo.rgb, self._settings().research_mark)
+        return PredictionExport(store, p, photo.rgb, mark and self._settings().research_mark)
 
     def _progress(self, text: str, fraction: float) -> None:
         self.bar.setValue(round(100 * fraction))
@@ -95,7 +97,7 @@ class ExportMenu(QObject):
 
     def export_dicom(self, path: Path, deidentify: bool) -> bool:
         """Write the prediction as DICOM on a worker; False when there is nothing to export."""
-        source, case = self._source(), self.state.case
+        source, case = self._source(mark=False), self.state.case  # a clinical record: the stored pixels
         if source is None or case is None:
             return False
         self.service.export_dicom(source, path, self.state.photo.dicom, deidentify, case.pseudonym)

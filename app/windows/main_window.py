@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.autosave import MaskAutosaver
-from app.environment import open_case_store, probe_environment
-from app.canvas.images import pyramid_arrays, pyramid_images, to_pixmaps
+from app.canvas.images import display_pyramid, to_pixmaps
 from app.canvas.view import MaskCanvas, ZoomPanView
-from app.case_controller import CaseController, OpenedCase, Refusal
+from app.case_controller import CaseController, OpenedCase, Refusal, SteerContext
+from app.environment import open_case_store, probe_environment
 from app.prompts import PHOTO_FILTER, DialogPrompts, Prompts
 from app.settings import AppSettings, SettingsError, save_settings
 from app.state import AppState, ModelChoice, Tool
@@ -41,8 +41,8 @@ from app.windows.measures_panel import MeasuresPanel
 from app.windows.panels import TOOL_LABELS, CasePanel, ModelPanel, ToolPanel
 from app.windows.prediction_display import PredictionDisplay
 from app.windows.predictions import BeforeAfterWidget, CompareWidget, Gallery, delete_prediction
-from app.windows.steering import SteerContext, SteeringBar, SteeringController, SteerOutcome
 from app.windows.run_session import RunSession
+from app.windows.steering import SteeringBar, SteeringController, SteerOutcome
 from app.workers import TaskRunner, describe_error
 from inference.devices import set_cpu_precision
 from studies.errors import StudyError
@@ -54,8 +54,7 @@ TAB_PAINT, TAB_COMPARE, TAB_BEFORE_AFTER = range(3)
 def _load_photo_levels(path: Path) -> tuple[Any, list, list]:
     """A photo, its display pyramid's arrays and images (runs on a worker)."""
     photo = CaseController.load_photo(path)
-    arrays = pyramid_arrays(photo.rgb)
-    return photo, arrays, pyramid_images(photo.rgb)
+    return (photo, *display_pyramid(photo.rgb))
 
 
 class MainWindow(QMainWindow):
@@ -148,8 +147,6 @@ class MainWindow(QMainWindow):
                                         Qt.DockWidgetArea.RightDockWidgetArea, closable=True)
         self.display = PredictionDisplay(self.state, self.compare, self.before_after, self.gallery, self.tasks,
                                          lambda: self.store, self.prompts.error, self)
-
-
         self.runs = RunSession(self.cases, self.display, self.model_panel, self.statusBar(), self.prompts,
                                lambda: self.settings.device, self.autosave_now,
                                lambda: self.tabs.setCurrentIndex(TAB_COMPARE), self)
@@ -341,10 +338,6 @@ class MainWindow(QMainWindow):
         self.cases.store = store
 
     @property
-    def pipeline(self) -> Any:
-        return self.cases.pipeline
-
-    @property
     def photo(self) -> Any:
         """The open case's photo (``inference.io.photo.Photo``), as the state holds it."""
         return self.state.photo
@@ -440,7 +433,7 @@ class MainWindow(QMainWindow):
 
         def load() -> tuple[OpenedCase, list, list]:
             opened = self.cases.load_case(case_id)
-            return opened, pyramid_arrays(opened.photo.rgb), pyramid_images(opened.photo.rgb)
+            return (opened, *display_pyramid(opened.photo.rgb))
 
         self.statusBar().showMessage("Opening case…")
         self.tasks.submit(load, lambda r: self._show_case(*r), lambda exc: self._open_failed(describe_error(exc)))
@@ -493,14 +486,7 @@ class MainWindow(QMainWindow):
 
     # ================================================================ steering
     def _steer_context(self) -> SteerContext | str:
-        """What a re-render of the current prediction needs, or why it cannot run."""
-        case, face, mask, photo = self.state.case, self.state.face, self.state.mask, self.state.photo
-        if case is None or photo is None or mask is None or self.store is None:
-            return "Open the case first."
-        if face is None or face.analysis is None:
-            return "The face has not been found on this photo yet."
-        return SteerContext(case.id, photo.rgb, mask, face.analysis, self.settings.device, self.pipeline,
-                            self.store, tuple(self.display.photo_arrays))
+        return self.cases.steer_context(self.settings.device, tuple(self.display.photo_arrays))
 
     def _steered(self, outcome: SteerOutcome) -> None:
         if not self.cases.is_open(outcome.record):

@@ -26,8 +26,9 @@ def read_levels(store: Any, prediction: PredictionView, photo_levels: list[np.nd
 
     A row from before patches whose picture is not the photo's size gets a pyramid of its own.
     """
-    patch = store.predictions.patch(prediction.stored if prediction.stored is not None else prediction)
     h, w = photo_levels[0].shape[:2]
+    patch = store.predictions.patch(prediction.stored if prediction.stored is not None else prediction,
+                                    photo_levels[0])
     if patch.photo_size != (w, h):
         return pyramid_images(patch.apply(None))
     return patch_pyramid(photo_levels, patch.pixels, patch.box)
@@ -45,6 +46,8 @@ class PredictionDisplay(QObject):
         self.photo_arrays: list[np.ndarray] = []  # the photo's pyramid (level 0 is the photo itself)
         self.photo_levels: list[QPixmap] = []
         self.levels: dict[int, Any] = {}  # record id -> PredictionLevels (or a plain pyramid)
+        self.shown: Any = None  # the levels in the viewers now
+        self._preview: tuple[PatchPyramid, Any] | None = None  # a prediction being stored, and its levels
         self._reading: set[int] = set()
         self._token = 0
         state.current_prediction_changed.connect(self.show)
@@ -54,15 +57,27 @@ class PredictionDisplay(QObject):
         self._token += 1
         self.levels.clear()
         self._reading.clear()
+        self._preview = None
         self.photo_arrays = list(arrays or [])
         self.photo_levels = list(levels or [])
         self.compare.set_photo(self.photo_levels or None)
         self.before_after.set_photo(self.photo_levels or None)
 
+    def preview(self, prediction: PredictionView, pyramid: PatchPyramid) -> None:
+        """Show a prediction that is still being stored (``add`` follows with its record id)."""
+        levels = PredictionLevels(self.photo_levels, pyramid)
+        self._preview = (pyramid, levels)
+        self._set(prediction, levels)
+
     def add(self, record_id: int, pyramid: PatchPyramid | list) -> Any:
         """Levels of a prediction just made or re-rendered; its thumbnail follows."""
-        levels = (PredictionLevels(self.photo_levels, pyramid) if isinstance(pyramid, PatchPyramid)
-                  else to_pixmaps(pyramid))
+        if self._preview is not None and self._preview[0] is pyramid:
+            levels = self._preview[1]  # shown already while it was stored
+        elif isinstance(pyramid, PatchPyramid):
+            levels = PredictionLevels(self.photo_levels, pyramid)
+        else:
+            levels = to_pixmaps(pyramid)
+        self._preview = None
         self.levels[record_id] = levels
         self.gallery.set_thumbnail(record_id, levels.composed() if isinstance(levels, PredictionLevels)
                                    else levels[-1])
@@ -78,6 +93,10 @@ class PredictionDisplay(QObject):
         if prediction is not None and levels is None:
             self._read(prediction)
             return
+        self._set(prediction, levels)
+
+    def _set(self, prediction: PredictionView | None, levels: Any) -> None:
+        self.shown = levels
         self.compare.set_prediction(prediction, levels)
         self.before_after.set_prediction(prediction, levels)
 

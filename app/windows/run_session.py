@@ -19,10 +19,12 @@ from app.prompts import Prompts
 from app.version import app_version
 from app.windows.panels import ModelPanel
 from app.windows.prediction_display import PredictionDisplay
-from app.workers import ModelRunner, ModelRunWorker, RunOutcome
+from app.workers import ModelRunner, ModelRunWorker, RunOutcome, RunPreview
 
 
 class RunSession(QObject):
+    worker_class = ModelRunWorker  # what runs the models (a benchmark swaps in the old path as a baseline)
+
     def __init__(self, cases: CaseController, display: PredictionDisplay, panel: ModelPanel, status: QStatusBar,
                  prompts: Prompts, device: Callable[[], str], before_run: Callable[[], None],
                  first_result: Callable[[], None], parent: QObject | None = None) -> None:
@@ -59,11 +61,12 @@ class RunSession(QObject):
             self._status.showMessage(f"Reusing {plan.reused} prediction(s) made with this mask", 4000)
         self._before_run()
         request = self.cases.run_request(plan, self._device(), app_version(), tuple(self.display.photo_arrays))
-        worker = ModelRunWorker(request, self.cases.pipeline, self.cases.store)
+        worker = self.worker_class(request, self.cases.pipeline, self.cases.store)
         # Only bound methods of GUI-thread QObjects: Qt then queues the calls onto the GUI thread
         # (a plain function or lambda would run in the worker's thread).
         worker.device_ready.connect(self._device_ready)
         worker.progress.connect(self._progress)
+        worker.preview.connect(self._preview)
         worker.result.connect(self._result)
         worker.error.connect(self._error)
         self.errors, self._first = [], True
@@ -84,21 +87,32 @@ class RunSession(QObject):
         self.panel.set_progress(done, total, message)
         self._status.showMessage(message)
 
+    def _preview(self, preview: RunPreview) -> None:
+        """Show a prediction as soon as it exists; it joins the case's list once it is stored."""
+        if self.state.case is None or preview.case_id != self.state.case.id:
+            return
+        self.display.preview(self.cases.preview_view(preview.prediction), preview.levels)
+        self._shown()
+
     def _result(self, outcome: RunOutcome) -> None:
         if not self.cases.is_open(outcome.record):
             return  # stored with its own case; not shown over another one
         self.display.add(outcome.record.id, outcome.levels)
         self.cases.add_result(outcome.record)
-        if self._first:
-            self._first = False
-            self._first_result()
+        self._shown()
         if self.started_at is not None:
             self.last_run_seconds[outcome.model_name] = time.perf_counter() - self.started_at
             self.started_at = time.perf_counter()
 
+    def _shown(self) -> None:
+        if self._first:
+            self._first = False
+            self._first_result()
+
     def _error(self, model: str, message: str) -> None:
         choice = self.state.model_choice(model)
         self.errors.append(f"{choice.display_name if choice else model or 'Run'}: {message}")
+        self.display.show(self.state.current_prediction)  # a preview that was not stored leaves the viewers
 
     def _stopped(self, cancelled: bool) -> None:
         self.state.set_busy(False)

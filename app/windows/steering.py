@@ -24,24 +24,11 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushBu
 from app.canvas.images import PatchPyramid, patch_pyramid, pyramid_arrays
 from app.canvas.landmark_editor import LandmarkEdits, LandmarkHandles
 from app.canvas.view import ImageViewer
+from app.case_controller import SteerContext
 from app.state import AppState, PredictionView
 from inference.measures import mirror_healthy_side
 
 SIDES = (("left", "Cleft on the patient's left"), ("right", "Cleft on the patient's right"))
-
-
-@dataclass(frozen=True)
-class SteerContext:
-    """What a re-render needs from the open case, copied on the GUI thread."""
-
-    case_id: int
-    rgb: np.ndarray
-    mask: np.ndarray
-    analysis: Any  # inference.pipeline.FaceAnalysis
-    device: str
-    pipeline: Any  # inference.pipeline.FacePipeline
-    store: Any  # studies.cases.CaseStore
-    photo_levels: tuple[np.ndarray, ...] = ()  # the photo's display pyramid (app.canvas.images.pyramid_arrays)
 
 
 @dataclass(frozen=True)
@@ -78,8 +65,7 @@ def render_steered(ctx: SteerContext, prediction_id: int, model_name: str, landm
     model = models.get(model_name, ctx.device)
     result = ctx.pipeline.predict(ctx.rgb, ctx.mask, model, ctx.analysis, landmarks=landmarks)
     top, left, bottom, right = result.patch.bounds
-    height, width = ctx.rgb.shape[:2]
-    picture = PredictionPatch(result.patch.pixels, (left, top, right, bottom), (width, height))
+    picture = PredictionPatch.on_photo(result.patch.pixels, (left, top, right, bottom), ctx.rgb)
     record = ctx.store.rerender_prediction(
         ctx.case_id, prediction_id, picture, landmarks=result.landmarks,
         guide_landmarks=None if landmarks is None else result.guide_landmarks)
