@@ -89,7 +89,7 @@ def model_description(p: PredictionView) -> str:
 
 def report_snapshot(state: AppState, store: Any, settings: Any, others: list[PredictionView]) -> Any:
     """What a report of the open case needs, copied now; raises ``Refusal`` when it cannot be made."""
-    from app.windows.report_export import ReportSnapshot, prediction_source
+    from app.windows.report_export import ReportSnapshot, has_postop_photo, prediction_source
 
     p, case, face, photo, mask = state.current_prediction, state.case, state.face, state.photo, state.mask
     if p is None or case is None or mask is None or photo is None:
@@ -105,7 +105,8 @@ def report_snapshot(state: AppState, store: Any, settings: Any, others: list[Pre
         clinic_name=settings.clinic_name, clinic_logo=settings.clinic_logo, clinician=settings.clinician_name,
         patient_label=case.pseudonym, notes=case.notes, photo_rgb=photo.rgb, photo_sha256=case.photo_sha256,
         mask=mask, face_box=face.analysis.crop.box, photo_landmarks=face.landmarks, primary=source(p),
-        others={o.model_name: source(o) for o in others}, store=store)
+        others={o.model_name: source(o) for o in others}, store=store, case_id=case.id,
+        has_postop=face.landmarks is not None and has_postop_photo(store, case.id))
 
 
 class ExportService(QObject):

@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if args.photo is not None:
         window.open_photo_file(args.photo)
+    elif not args.quit_after_show:
+        window.reopen_last_case()
     if args.quit_after_show:
         def report(models: list) -> None:
             print(f"ready: {len(models)} models ({sum(m.available for m in models)} runnable), "

@@ -17,6 +17,7 @@ from inference.devices import CPU_PRECISIONS
 from inference.paths import APP_AUTHOR, APP_NAME, default_data_dir
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+RECENT_CASES = 8  # File > Open recent lists this many
 
 
 class SettingsError(Exception):
@@ -40,6 +41,18 @@ class AppSettings:
     brush_size: int = 40
     research_mark: bool = True  # "research visualisation" on saved/copied predictions and report pictures
     cpu_precision: str = "auto"  # "auto": bf16 where the CPU has it natively, else fp32; or "fp32" / "bf16"
+    # The last cases opened, newest first: case ids of the data folder only, never pseudonyms (they identify
+    # patients; the names shown in File > Open recent are read from the database).
+    recent_cases: tuple[int, ...] = ()
+    reopen_last_case: bool = True  # open the newest of ``recent_cases`` when the app starts
+
+    def with_recent_case(self, case_id: int) -> "AppSettings":
+        """``case_id`` first in the recent cases (once), at most :data:`RECENT_CASES` kept."""
+        ids = (int(case_id), *(i for i in self.recent_cases if i != case_id))
+        return replace(self, recent_cases=ids[:RECENT_CASES])
+
+    def without_recent_case(self, case_id: int) -> "AppSettings":
+        return replace(self, recent_cases=tuple(i for i in self.recent_cases if i != case_id))
 
     def with_changes(self, **changes: object) -> "AppSettings":
         return replace(self, **changes)
@@ -48,6 +61,7 @@ class AppSettings:
         data = asdict(self)
         data["data_dir"] = str(self.data_dir)
         data["clinic_logo"] = str(self.clinic_logo) if self.clinic_logo else None
+        data["recent_cases"] = list(self.recent_cases)
         return data
 
     @classmethod
@@ -72,6 +86,12 @@ class AppSettings:
             kwargs.pop("cpu_precision")
         if not isinstance(kwargs.get("research_mark", True), bool):
             kwargs.pop("research_mark")
+        if not isinstance(kwargs.get("reopen_last_case", True), bool):
+            kwargs.pop("reopen_last_case")
+        recent = kwargs.pop("recent_cases", [])
+        if isinstance(recent, list):  # ids only: anything else (a name, a bool) is dropped
+            ids = [i for i in recent if isinstance(i, int) and not isinstance(i, bool) and i > 0]
+            kwargs["recent_cases"] = tuple(dict.fromkeys(ids))[:RECENT_CASES]
         return cls(**kwargs)
 
 

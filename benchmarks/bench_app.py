@@ -34,6 +34,32 @@ from PIL import Image  # noqa: E402
 FRAME_MS = 1000 / 60
 
 
+class BenchPrompts:
+    """The app's prompts for a benchmark: errors go to stderr (and ``errors``), nothing is asked,
+    a new case gets the id ``case_id``."""
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        self.errors: list[tuple[str, str]] = []
+
+    def error(self, title, text):  # noqa: ANN001
+        self.errors.append((title, text))
+        print("ERROR:", title, text, file=sys.stderr)
+
+    info = error
+
+    def confirm(self, *a):  # noqa: ANN002
+        return False
+
+    def ask_text(self, *a, **k):  # noqa: ANN002, ANN003
+        return self.case_id
+
+    def open_file(self, *a):  # noqa: ANN002
+        return None
+
+    save_file = open_file
+
+
 def default_face() -> Path:
     folder = ROOT.parent / "shared" / "data" / "utkface"
     path = folder / "100_0_0_20170112213500903.jpg.chip.jpg"
@@ -110,27 +136,7 @@ def main() -> None:
         tmp = Path(tmp)
         results["startup"] = startup_seconds(tmp / "startup-data")
 
-        class Prompts:
-            errors: list = []
-
-            def error(self, title, text):  # noqa: ANN001
-                self.errors.append((title, text))
-                print("ERROR:", title, text, file=sys.stderr)
-
-            info = error
-
-            def confirm(self, *a):  # noqa: ANN002
-                return False
-
-            def ask_text(self, *a, **k):  # noqa: ANN002, ANN003
-                return "BENCH-1"
-
-            def open_file(self, *a):  # noqa: ANN002
-                return None
-
-            save_file = open_file
-
-        window = MainWindow(AppSettings(data_dir=tmp / "data"), prompts=Prompts())
+        window = MainWindow(AppSettings(data_dir=tmp / "data"), prompts=BenchPrompts("BENCH-1"))
         window.resize(1280, 800)
         window.show()
         wait(app, lambda: bool(window.state.models))

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench_app import default_face, make_photo, wait  # noqa: E402
+from bench_app import BenchPrompts, default_face, make_photo, wait  # noqa: E402
 
 MODEL = "nclg-mt-lite"
 RUN_BUDGET_S = 1.0
@@ -164,32 +164,13 @@ def main() -> None:
     if not get_spec(MODEL).weights_status().available:
         raise SystemExit(f"{MODEL} has no weights in this checkout")
 
-    class Prompts:
-        errors: list = []
-
-        def error(self, title, text):  # noqa: ANN001
-            self.errors.append((title, text))
-            print("ERROR:", title, text, file=sys.stderr)
-
-        info = error
-
-        def confirm(self, *a):  # noqa: ANN002
-            return False
-
-        def ask_text(self, *a, **k):  # noqa: ANN002, ANN003
-            return "BENCH-RUN"
-
-        def open_file(self, *a):  # noqa: ANN002
-            return None
-
-        save_file = open_file
-
     results: dict[str, object] = {"cpu_count": os.cpu_count(), "model": MODEL, "photo": "6000 x 4000",
                                   "load_average_before": os.getloadavg()}
     old_worker = make_old_worker()
     with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
         tmp = Path(tmp)
-        window = MainWindow(AppSettings(data_dir=tmp / "data", device="cpu", default_model=MODEL), prompts=Prompts())
+        window = MainWindow(AppSettings(data_dir=tmp / "data", device="cpu", default_model=MODEL),
+                            prompts=BenchPrompts("BENCH-RUN"))
         window.resize(1280, 800)
         window.show()
         wait(app, lambda: bool(window.state.models))

@@ -113,12 +113,7 @@ class CaseStore:
 
     def create_case(self, pseudonym: str, photo_source: Path, notes: str = "") -> CaseInfo:
         pseudonym = _clean_pseudonym(pseudonym)
-        source = Path(photo_source)
-        if not source.is_file():
-            raise CaseError(f"The photo file {source.name!r} was not found.")
-        size = source.stat().st_size
-        if size == 0 or size > MAX_PHOTO_BYTES:
-            raise CaseError(f"The photo file {source.name!r} is empty or larger than 200 MB.")
+        source = checked_photo_file(photo_source, "The photo file")
         data = source.read_bytes()
         uid = secrets.token_hex(16)
         suffix = source.suffix.lower() if source.suffix.isascii() and len(source.suffix) <= 6 else ".img"
@@ -399,6 +394,18 @@ class CaseStore:
                               guide_landmarks=guide, box=box_from_json(row.box_json), photo_size=size,
                               mask_path=None if row.mask_path is None else resolve_inside(self.db.data_dir,
                                                                                            row.mask_path))
+
+
+def checked_photo_file(photo_source: Path, what: str) -> Path:
+    """``photo_source`` as a Path, refused (``CaseError``, naming it ``what``) if it is missing,
+    empty or larger than :data:`MAX_PHOTO_BYTES`."""
+    source = Path(photo_source)
+    if not source.is_file():
+        raise CaseError(f"{what} {source.name!r} was not found.")
+    size = source.stat().st_size
+    if size == 0 or size > MAX_PHOTO_BYTES:
+        raise CaseError(f"{what} {source.name!r} is empty or larger than 200 MB.")
+    return source
 
 
 def _mask_sha256(mask: np.ndarray) -> str:

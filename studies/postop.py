@@ -24,7 +24,7 @@ import numpy as np
 
 from inference.errors import InferenceError
 from inference.io.photo import load_photo
-from studies.cases import MAX_PHOTO_BYTES
+from studies.cases import checked_photo_file
 from studies.database import Database
 from studies.errors import CaseError, IntegrityError
 from studies.files import atomic_write_bytes, resolve_inside, sha256_bytes
@@ -53,12 +53,7 @@ class PostopStore:
         Refused (``CaseError``): a missing, empty or over-200 MB file, landmarks that are not 68
         finite points, and the very file of the case's pre-op photo (same sha256).
         """
-        source = Path(photo_source)
-        if not source.is_file():
-            raise CaseError(f"The post-operative photo {source.name!r} was not found.")
-        size = source.stat().st_size
-        if size == 0 or size > MAX_PHOTO_BYTES:
-            raise CaseError(f"The post-operative photo {source.name!r} is empty or larger than 200 MB.")
+        source = checked_photo_file(photo_source, "The post-operative photo")
         lm_json = _landmarks_json(landmarks)
         data = source.read_bytes()
         digest = sha256_bytes(data)

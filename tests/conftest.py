@@ -79,3 +79,13 @@ def cheap_passphrase_cost(request: pytest.FixtureRequest, monkeypatch: pytest.Mo
     import studies.sealing as sealing
 
     monkeypatch.setattr(sealing, "CURRENT", sealing.ScryptParams(*sealing.LEGACY_SCRYPT))
+
+
+@pytest.fixture
+def weights_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The registry's user and shipped weight folders under ``tmp_path`` (``user/``, ``shipped/``)."""
+    from inference.models import registry
+
+    monkeypatch.setattr(registry, "user_weights_dir", lambda: tmp_path / "user")
+    monkeypatch.setattr(registry, "shipped_weights_dir", lambda: tmp_path / "shipped")
+    return tmp_path

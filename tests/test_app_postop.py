@@ -181,3 +181,87 @@ def test_add_and_compare_actions_on_a_real_face(qtbot, tmp_path: Path, helen_sam
     assert prompts.errors[-1][0] == "Cannot compare with the post-operative photo" and "no post-operative" in \
         prompts.errors[-1][1]
     db.close()
+
+
+def _pdf_text(path: Path) -> str:
+    import subprocess
+
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_report_includes_the_aligned_postop_photo(tmp_path: Path, helen_samples) -> None:
+    import shutil
+
+    from app.dialogs.report_dialog import ReportOptions
+    from app.windows.report_export import PredictionSource, ReportSnapshot, build_report, has_postop_photo
+    from studies.errors import CaseError
+    from studies.reports.postop_section import POSTOP_HEADING
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler-utils (pdftotext) is not installed")
+    path, pre_lm = helen_samples[1]
+    pre = load_photo(path).rgb
+    h, w = pre.shape[:2]
+    truth = Similarity(1.1, np.deg2rad(6.0), 30.0, 20.0)
+    post = cv2.warpAffine(pre, truth.matrix, (360, 380), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    post_path = tmp_path / "after.png"
+    Image.fromarray(post).save(post_path)
+    db = open_database(tmp_path / "data")
+    store = CaseStore(db)
+    case = store.create_case("CL-7", path)
+    predicted = pre.copy()
+    predicted[int(pre_lm[51, 1]):int(pre_lm[57, 1]), int(pre_lm[48, 0]):int(pre_lm[54, 0])] = (200, 60, 60)
+    store.prediction_image = lambda stored, rgb: predicted
+    store.prediction_mask = lambda stored: None
+    mask = np.zeros((h, w), bool)
+    mask[int(pre_lm[51, 1]):int(pre_lm[57, 1]), int(pre_lm[48, 0]):int(pre_lm[54, 0])] = True
+    primary = PredictionSource(object(), "NCLG-MT lite", "1", None, pre_lm + (0.0, 2.0), "2024-01-01", "cpu", "0")
+
+    def snapshot() -> ReportSnapshot:
+        return ReportSnapshot("Clinic", None, "Dr A", "CL-7", "", pre, case.photo_sha256, mask, (0, 0, w, h), pre_lm,
+                              primary, store=store, case_id=case.id, has_postop=has_postop_photo(store, case.id))
+
+    assert not snapshot().has_postop
+    with pytest.raises(CaseError, match="no post-operative photo"):
+        build_report(snapshot(), ReportOptions(kind="clinical", include_postop=True), tmp_path / "none.pdf")
+    PostopStore(db).add_postop_photo(case.id, post_path, truth.apply(pre_lm))
+    snap = snapshot()
+    assert snap.has_postop
+    with_postop = build_report(snap, ReportOptions(kind="clinical", include_postop=True), tmp_path / "with.pdf")
+    without = build_report(snap, ReportOptions(kind="clinical"), tmp_path / "without.pdf")
+    assert POSTOP_HEADING in " ".join(_pdf_text(with_postop).split())
+    assert POSTOP_HEADING not in " ".join(_pdf_text(without).split())
+    db.close()
+
+
+def test_report_dialog_offers_the_postop_photo_only_when_there_is_one(qtbot) -> None:
+    from app.dialogs.report_dialog import ReportChoices, ReportExportDialog
+
+    page = lambda options: np.full((280, 200, 3), 200, np.uint8)  # noqa: E731
+    without = ReportExportDialog(ReportChoices(preview=page))
+    qtbot.addWidget(without)
+    without.postop.setChecked(True)
+    assert not without.postop.isEnabled() and not without.options().include_postop
+    with_photo = ReportExportDialog(ReportChoices(preview=page, has_postop=True))
+    qtbot.addWidget(with_photo)
+    assert with_photo.postop.isEnabled() and not with_photo.options().include_postop  # off until asked for
+    with_photo.postop.setChecked(True)
+    assert with_photo.options().include_postop
+    without.done(0)
+    with_photo.done(0)
+
+
+def test_main_window_has_the_postop_actions(qtbot, tmp_path: Path) -> None:
+    from app.settings import AppSettings
+    from app.windows.main_window import MainWindow
+
+    window = MainWindow(AppSettings(data_dir=tmp_path / "data"), prompts=RecordingPrompts(), probe=False)
+    qtbot.addWidget(window)
+    file_menu = window.menuBar().actions()[0].menu()
+    texts = [a.text() for a in file_menu.actions()]
+    assert texts.index("Add post-op photo…") == texts.index("Export prediction as DICOM…") + 2  # after a separator
+    assert "Compare with post-op photo…" in texts
+    assert isinstance(window.postop, PostopActions)
+    assert not window.act_add_postop.isEnabled() and not window.act_compare_postop.isEnabled()  # no case open
+    window.close()

@@ -16,13 +16,6 @@ CARD = {"name": "nclg-mt-lite", "architecture": {"class": "NCLGMTGenerator", "kw
         "training": {"data": "test"}, "evaluation": {}}
 
 
-@pytest.fixture
-def weights_home(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "user_weights_dir", lambda: tmp_path / "user")
-    monkeypatch.setattr(registry, "shipped_weights_dir", lambda: tmp_path / "shipped")
-    return tmp_path
-
-
 def test_round_trip_keeps_weights_and_card(tmp_path):
     net = NCLGMTGenerator(width=0.25)
     save_checkpoint(net, tmp_path, CARD)

@@ -39,14 +39,6 @@ def _few_threads():
     torch.set_num_threads(threads)
 
 
-@pytest.fixture
-def weights_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Empty user and shipped weight folders: every neural model's weights are missing unless a test puts them."""
-    monkeypatch.setattr(registry, "user_weights_dir", lambda: tmp_path / "user")
-    monkeypatch.setattr(registry, "shipped_weights_dir", lambda: tmp_path / "shipped")
-    return tmp_path
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     return mini_setup(tmp_path_factory.mktemp("comparison"))

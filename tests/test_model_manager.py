@@ -24,13 +24,6 @@ CARD = {"name": "nclg-mt-lite", "architecture": {"class": "NCLGMTGenerator",
         "training": {"data": "test"}, "evaluation": {}}
 
 
-@pytest.fixture
-def weights_home(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "user_weights_dir", lambda: tmp_path / "user")
-    monkeypatch.setattr(registry, "shipped_weights_dir", lambda: tmp_path / "shipped")
-    return tmp_path
-
-
 def _save(home: Path, card: dict) -> Path:
     folder = home / "user" / "nclg-mt-lite"
     save_checkpoint(NCLGMTGenerator(width=0.25, coarse_fill="harmonic"), folder, card)  # random weights each time

@@ -183,14 +183,8 @@ class Trainer:
         if resume and state_path.is_file():
             self._load(load_state(state_path))
         elif config.train.init_from:
-            src = resolve(config.train.init_from)
-            state = load_state(src / "state.pt" if src.is_dir() else src)
-            self._check_architecture_of(state, src)
-            g_state = state.get("g_ema", state["g"])
-            fresh = self.g.state_dict()  # e.g. a zero-initialised output layer for a new coarse fill or head
-            g_state = {k: v for k, v in g_state.items() if not k.startswith(config.train.init_fresh)}
-            g_state.update({k: v for k, v in fresh.items() if k.startswith(config.train.init_fresh)})
-            self.g.load_state_dict(g_state)
+            state = self._init_from_state()
+            self._load_network_init(state.get("g_ema", state["g"]))
             self.d.load_state_dict(state["d"])
         if not (resume and state_path.is_file()):
             def fresh(prefix: str) -> bool:  # a module this run starts, rather than continues
@@ -226,17 +220,27 @@ class Trainer:
         if resume and state_path.is_file():
             self._load(load_state(state_path))
         elif config.train.init_from:
-            src = resolve(config.train.init_from)
-            state = load_state(src / "state.pt" if src.is_dir() else src)
-            self._check_architecture_of(state, src)
+            state = self._init_from_state()
             saved = state["comparison"]
-            net_state = dict(state.get("g_ema", saved["network"]))
-            fresh = self.g.state_dict()
-            net_state = {k: v for k, v in net_state.items() if not k.startswith(config.train.init_fresh)}
-            net_state.update({k: v for k, v in fresh.items() if k.startswith(config.train.init_fresh)})
-            self.g.load_state_dict(net_state)
+            self._load_network_init(state.get("g_ema", saved["network"]))
             for key, disc in self.comparison_step.discriminators.items():
                 disc.load_state_dict(saved["discriminators"][key])
+
+    def _init_from_state(self) -> dict:
+        """The state ``train.init_from`` names (a run folder or its state file), of this architecture."""
+        src = resolve(self.config.train.init_from)
+        state = load_state(src / "state.pt" if src.is_dir() else src)
+        self._check_architecture_of(state, src)
+        return state
+
+    def _load_network_init(self, saved: dict) -> None:
+        """Start the network from ``saved`` weights, except the modules under ``train.init_fresh``, which
+        keep their fresh initialisation (e.g. a zero-initialised output layer for a new coarse fill or head)."""
+        prefix = self.config.train.init_fresh
+        fresh = self.g.state_dict()
+        state = {k: v for k, v in saved.items() if not k.startswith(prefix)}
+        state.update({k: v for k, v in fresh.items() if k.startswith(prefix)})
+        self.g.load_state_dict(state)
 
     def _check_architecture_of(self, state: dict, where: Path) -> None:
         saved = state.get("architecture", NCLG_MT)

@@ -57,6 +57,7 @@ class ReportOptions:
     include_landmarks: bool = False
     second_model: str | None = None
     mark_predictions: bool = True
+    include_postop: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class ReportChoices:
     has_notes: bool = False
     has_landmarks: bool = False
     mark_default: bool = True
+    has_postop: bool = False  # the case has a post-operative photo (and the photo has landmarks to align it)
     preview: Callable[[ReportOptions], np.ndarray] | None = None  # page 1 as RGB; runs on a worker
 
 
@@ -119,6 +121,8 @@ class ReportExportDialog(QDialog):
         self.notes.setChecked(defaults.include_notes and choices.has_notes)
         self.landmarks.setChecked(defaults.include_landmarks and choices.has_landmarks)
         self.mark.setChecked(defaults.mark_predictions)
+        self.postop = QCheckBox("Include the &post-operative photo")
+        self.postop.setChecked(defaults.include_postop and choices.has_postop)
         self.second = QComboBox()
         self.second.addItem("No second model", None)
         for name, label in choices.second_models:
@@ -129,6 +133,7 @@ class ReportExportDialog(QDialog):
         form.addRow(self.notes)
         form.addRow(self.landmarks)
         form.addRow(self.mark)
+        form.addRow(self.postop)
         second_label = QLabel("&Second model:")
         second_label.setBuddy(self.second)
         form.addRow(second_label, self.second)
@@ -159,7 +164,7 @@ class ReportExportDialog(QDialog):
         self._preview_timer = QTimer(self, singleShot=True, interval=250)
         self._preview_timer.timeout.connect(self._render_preview)
         self.kind_group.buttonToggled.connect(lambda _b, on: on and self._changed())
-        for box in (self.notes, self.landmarks, self.mark):
+        for box in (self.notes, self.landmarks, self.mark, self.postop):
             box.toggled.connect(lambda _on: self._changed())
         self.second.currentIndexChanged.connect(lambda _i: self._changed())
         self._changed()
@@ -182,6 +187,7 @@ class ReportExportDialog(QDialog):
             include_landmarks=self.landmarks.isEnabled() and self.landmarks.isChecked(),
             second_model=self.second.currentData(),
             mark_predictions=self.mark.isChecked(),
+            include_postop=self.postop.isEnabled() and self.postop.isChecked(),
         )
 
     def done(self, result: int) -> None:  # noqa: D102 - let a running preview finish first
@@ -201,6 +207,9 @@ class ReportExportDialog(QDialog):
                                   "The family copy never shows landmarks" if c.has_landmarks
                                   else "The chosen model predicts no landmarks")
         self.second.setEnabled(bool(c.second_models))
+        self.postop.setEnabled(c.has_postop)
+        self.postop.setToolTip("" if c.has_postop else
+                               "This case has no post-operative photo (File > Add post-op photo…)")
         self._preview_timer.start()
 
     # ------------------------------------------------------------------ preview

@@ -70,6 +70,9 @@ class SettingsDialog(QDialog):
         mark_note.setWordWrap(True)
         mark_note.setStyleSheet("color: palette(mid);")
         form.addRow("", mark_note)
+        self.reopen_last = QCheckBox("Reopen the last case at start")
+        self.reopen_last.setChecked(settings.reopen_last_case)
+        form.addRow("Start", self.reopen_last)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -101,4 +104,5 @@ class SettingsDialog(QDialog):
             default_model=self.model.currentData(),
             data_dir=Path(self.data_dir.text().strip() or self._settings.data_dir).expanduser(),
             clinic_name=self.clinic.text().strip(), clinician_name=self.clinician.text().strip(),
-            clinic_logo=Path(logo).expanduser() if logo else None, research_mark=self.research_mark.isChecked())
+            clinic_logo=Path(logo).expanduser() if logo else None, research_mark=self.research_mark.isChecked(),
+            reopen_last_case=self.reopen_last.isChecked())

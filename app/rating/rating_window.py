@@ -11,36 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QScreen, QShortcut, QShowEvent
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.rating.image_view import ImageView, ViewGroup
+from app.rating.image_view import ViewGroup
 from app.rating.output_card import OutputCard
 from app.rating.outputs_area import Footer, OutputsArea
 from app.rating.ranking import RankingList, moved
-from app.rating.style import RATING_STYLE, REASONS, SCALE_TEXT, restyle
-from studies.database import Database
-from studies.errors import DatabaseError, StudyError
+from app.rating.screen_base import RatingScreen
+from app.rating.style import REASONS, SCALE_TEXT
+from studies.errors import StudyError
 from studies.options import InvalidReason, Scale
-from studies.rating import RatingItem, unlock_session
+from studies.rating import RatingItem
 
-COMMENT_SAVE_DELAY_MS = 700
-REF_SIDE = 230  # reference images (original, masked input)
 BELOW_HEIGHT = 210  # at least, for ranking, comment and key help under the outputs
-SCREEN_SHARE = (0.96, 0.92)  # of the screen's free area a new rating window takes (width, height)
-MIN_WINDOW = QSize(1024, 700)
-
 KEY_HELP: tuple[tuple[str, str, str], ...] = (  # key, what it does, needed question ("" = always)
     ("1 – 9", "select output", ""),
     ("V", "valid", "validity"),
@@ -58,51 +51,17 @@ KEY_HELP: tuple[tuple[str, str, str], ...] = (  # key, what it does, needed ques
 )
 
 
-def default_geometry(screen: QScreen | None) -> QRect:
-    """Most of the screen's free area, centred: the outputs are sized from the window, so a
-    window that uses the screen gives two outputs about half the screen width each."""
-    screen = screen or QGuiApplication.primaryScreen()
-    free = screen.availableGeometry() if screen is not None else QRect(0, 0, 1600, 1000)
-    size = QSize(max(MIN_WINDOW.width(), int(free.width() * SCREEN_SHARE[0])),
-                 max(MIN_WINDOW.height(), int(free.height() * SCREEN_SHARE[1])))
-    rect = QRect(0, 0, size.width(), size.height())
-    rect.moveCenter(free.center())
-    return rect
-
-
-class RatingWindow(QWidget):
+class RatingWindow(RatingScreen):
     """One rater's screen; closing it is pausing (all answers are already saved).
 
     A rater with a PIN must give it (``pin``); otherwise :class:`studies.rater_pin.PinError`."""
 
-    def __init__(self, db: Database, rater_id: int, parent: QWidget | None = None, *, pin: str | None = None) -> None:
-        super().__init__(parent, Qt.WindowType.Window)
-        self.session = unlock_session(db, rater_id, pin)
-        self.info = self.session.info()
-        self.questions = self.info.questions
-        self.item: RatingItem | None = None
-        self.position = 0
+    def _init_state(self) -> None:
         self.selected = 0
         self.active_scale = 0
         self.focus_mode = False
         self.cards: list[OutputCard] = []
         self._ranking: list[str] = []
-        self._editable = self.info.study_open
-        self.setObjectName("RatingWindow")
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setStyleSheet(RATING_STYLE)
-        self.setWindowTitle(f"Blinded rating · {self.info.study_title}")
-        self.setGeometry(default_geometry(self.screen()))
-        self._comment_timer = QTimer(self, singleShot=True, interval=COMMENT_SAVE_DELAY_MS)
-        self._comment_timer.timeout.connect(self.save_comment)
-        self._build()
-        self._shortcuts()
-        first = self.session.progress().next_position
-        self.go_to(first if first is not None else max(1, self.info.progress.total))
-        if first is None and self.info.progress.total:
-            self.say("Every case is rated. You can look back (P) and change answers while the study is open.", "ok")
-        elif self.info.progress.completed:
-            self.say(f"Welcome back: resuming at case {first}.", "ok")
 
     # ------------------------------------------------------------------ layout
 
@@ -111,58 +70,11 @@ class RatingWindow(QWidget):
         root.setContentsMargins(12, 10, 12, 10)
         root.setSpacing(8)
 
-        head = QHBoxLayout()
-        title = QLabel(self.info.study_title)
-        title.setObjectName("title")
-        who = QLabel(f"Rater: {self.info.rater_name} ({self.info.initials})")
-        who.setObjectName("muted")
-        self.case_label = QLabel()
-        self.case_label.setObjectName("title")
-        self.progress = QProgressBar()
-        self.progress.setFixedWidth(260)
-        head.addWidget(title)
-        head.addSpacing(16)
-        head.addWidget(who)
-        head.addStretch(1)
-        head.addWidget(self.case_label)
-        head.addSpacing(16)
-        head.addWidget(self.progress)
-        root.addLayout(head)
-
-        self.message = QLabel()
-        self.message.setObjectName("message")
-        self.message.setWordWrap(True)
-        self.message.setMinimumHeight(self.message.fontMetrics().lineSpacing() + 2)
-        root.addWidget(self.message)
-        self.banner = QLabel("This study is not open for rating: your answers are shown but cannot be changed.")
-        self.banner.setObjectName("message")
-        self.banner.setProperty("kind", "error")
-        self.banner.setVisible(not self._editable)
-        root.addWidget(self.banner)
+        self._build_top(root)
 
         body = QHBoxLayout()
         body.setSpacing(10)
-        self.refs_panel = QFrame()
-        self.refs_panel.setObjectName("panel")
-        refs = QVBoxLayout(self.refs_panel)
-        self.ref_group = ViewGroup(self)
-        self.ref_views: dict[str, ImageView] = {}
-        for key, caption, shown in (("original", "Before (original)", self.questions.show_original),
-                                    ("masked", "Input (area to fill in grey)", self.questions.show_masked_input)):
-            if not shown:
-                continue
-            label = QLabel(caption)
-            label.setObjectName("muted")
-            view = ImageView(square=False)
-            view.setFixedSize(REF_SIDE, REF_SIDE)
-            self.ref_group.add(view)
-            self.ref_views[key] = view
-            refs.addWidget(label)
-            refs.addWidget(view)
-        refs.addStretch(1)
-        self.refs_panel.setFixedWidth(REF_SIDE + 20)
-        self.refs_panel.setVisible(bool(self.ref_views))
-        body.addWidget(self.refs_panel)
+        body.addWidget(self._build_refs())
 
         centre = QVBoxLayout()
         centre.setSpacing(10)
@@ -191,17 +103,7 @@ class RatingWindow(QWidget):
         panel.addWidget(self.accept_ranking_button)
         below.addWidget(ranking_panel, 3)
 
-        comment_panel = QFrame()
-        comment_panel.setObjectName("panel")
-        comment_panel.setVisible(self.questions.ask_comment)
-        panel = QVBoxLayout(comment_panel)
-        panel.addWidget(QLabel("<b>Comment</b> on this case  (C)"))
-        self.comment = QPlainTextEdit()
-        self.comment.setPlaceholderText("Optional. Saved as you type.")
-        self.comment.setAccessibleName("Comment on this case")
-        self.comment.textChanged.connect(self._comment_edited)
-        self.comment.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # keys stay answers until C or a click
-        panel.addWidget(self.comment, 1)
+        comment_panel = self._build_comment()
         below.addWidget(comment_panel, 3)
 
         self.keys_panel = QFrame()
@@ -214,22 +116,7 @@ class RatingWindow(QWidget):
         body.addLayout(centre, 1)
         root.addLayout(body, 1)
 
-        foot = QHBoxLayout()
-        self.prev_button = QPushButton("◀  Previous  (P)")
-        self.pause_button = QPushButton("Pause and close")
-        self.pause_button.setToolTip("Every answer is already saved; you continue where you stopped.")
-        self.next_button = QPushButton("Complete and next  (N)  ▶")
-        self.next_button.setObjectName("primary")
-        for button in (self.prev_button, self.pause_button, self.next_button):
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.prev_button.clicked.connect(self.previous)
-        self.pause_button.clicked.connect(self.close)
-        self.next_button.clicked.connect(self.complete_and_next)
-        foot.addWidget(self.prev_button)
-        foot.addStretch(1)
-        foot.addWidget(self.pause_button)
-        foot.addWidget(self.next_button)
-        root.addLayout(foot)
+        self._build_foot(root, "Complete and next  (N)  ▶")
 
     def _fill_keys(self, columns: int) -> None:
         """The key help in one column (panel right of the outputs) or two (panel under them)."""
@@ -259,12 +146,7 @@ class RatingWindow(QWidget):
             keys.setColumnStretch(2 * col + 1, 1)
         keys.setRowStretch(per_column + 1, 1)
 
-    def _shortcuts(self) -> None:
-        def key(sequence: str | QKeySequence | Qt.Key, slot: Callable[[], None]) -> None:
-            shortcut = QShortcut(QKeySequence(sequence), self)
-            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-            shortcut.activated.connect(slot)
-
+    def _bind_keys(self, key: Callable[[str | QKeySequence | Qt.Key, Callable[[], None]], None]) -> None:
         for n in range(1, 10):
             key(str(n), lambda n=n: self.select(n - 1))
         key("V", lambda: self.mark_valid())
@@ -278,31 +160,11 @@ class RatingWindow(QWidget):
         key(Qt.Key.Key_Down, lambda: self.choose_scale(1))
         for n in range(1, 6):
             key(f"Ctrl+{n}", lambda n=n: self.score(n))
-        key("C", self._write_comment)
-        key(Qt.Key.Key_Escape, self._leave_text)
-        for seq in ("+", "=", "Ctrl++"):
-            key(seq, lambda: self.output_group.zoom_by(1.25))
-        key("-", lambda: self.output_group.zoom_by(0.8))
-        key("0", self.output_group.fit)
         key("F", self.toggle_focus_mode)
-        key("N", self.complete_and_next)
-        key("P", self.previous)
 
     # ------------------------------------------------------------------ navigation
 
-    def go_to(self, position: int) -> None:
-        """Show case ``position`` (1-based) with fresh images and zoom to fit."""
-        self.save_comment()
-        if not self.info.progress.total:
-            self.case_label.setText("No cases")
-            self.say("No cases were assigned to you in this study.", "error")
-            return
-        try:
-            item = self.session.item(position)
-        except StudyError as exc:
-            self.say(str(exc), "error")
-            return
-        self.position, self.item = position, item
+    def _show_outputs(self, item: RatingItem) -> None:
         self.selected = 0
         self.active_scale = 0
         self.focus_mode = False
@@ -310,16 +172,6 @@ class RatingWindow(QWidget):
         self._build_cards(item)
         self.refs_panel.setVisible(bool(self.ref_views))
         self.outputs_area.show_footer(True)
-        for key, path in (("original", item.original_image), ("masked", item.masked_image)):
-            if key in self.ref_views:
-                self.ref_views[key].set_image(path)
-        self.ref_group.fit()
-        self.output_group.fit()
-        self.comment.blockSignals(True)
-        self.comment.setPlainText(item.comment)
-        self.comment.blockSignals(False)
-        self.say("")
-        self._refresh()
 
     def _build_cards(self, item: RatingItem) -> None:
         if len(self.cards) != len(item.outputs):
@@ -344,43 +196,6 @@ class RatingWindow(QWidget):
             card.setEnabled(self._editable)
             card.setVisible(True)
             card.show_output(output, load_image=True)
-
-    def complete_and_next(self) -> None:
-        if self.item is None:
-            return
-        self.save_comment()
-        if self._editable:
-            try:
-                self.session.complete(self.position)
-            except StudyError as exc:
-                self.say(str(exc), "error")
-                return
-        try:
-            progress = self.session.progress()
-        except StudyError as exc:
-            self.say(str(exc), "error")
-            return
-        if self.position < progress.total:
-            self.go_to(self.position + 1)
-        elif progress.next_position is not None:
-            self.go_to(progress.next_position)
-            self.say(f"Case {progress.next_position} is not finished yet.", "error")
-        else:
-            self._refresh()
-            self.say("Every case is rated. Thank you! You may close the window "
-                     "or look back (P) while the study is open.", "ok")
-
-    def previous(self) -> None:
-        if self.position > 1:
-            self.go_to(self.position - 1)
-
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt API)
-        super().showEvent(event)
-        self.setFocus()
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
-        self.save_comment()
-        super().closeEvent(event)
 
     # ------------------------------------------------------------------ selection, zoom
 
@@ -423,33 +238,15 @@ class RatingWindow(QWidget):
         self.refs_panel.setVisible(bool(self.ref_views) and not self.focus_mode)
         self.outputs_area.show_footer(not self.focus_mode)
 
-    def _write_comment(self) -> None:
-        if self.questions.ask_comment and self._editable:
-            if self.focus_mode:
-                self.toggle_focus_mode()  # the comment box is in the panel the full view hides
-            self.comment.setFocus()
-
-    def _leave_text(self) -> None:
-        self.save_comment()
-        self.setFocus()
+    def _before_comment(self) -> None:
+        if self.focus_mode:
+            self.toggle_focus_mode()  # the comment box is in the panel the full view hides
 
     # ------------------------------------------------------------------ answers (each saved at once)
 
     def _answer(self, action: Callable[[], None], unsaved: Callable[[], None] | None = None) -> bool:
-        """Save one answer; on a database failure keep it on screen (``unsaved`` shows it) to repeat."""
-        if not self._editable or self.item is None:
-            return False
-        try:
-            action()
-        except DatabaseError as exc:
-            # Not re-read from the database: that would wipe the choice the rater just made.
-            self.say(f"Not saved. {exc} Your choice is still shown: give it again to save it.", "error")
-            if unsaved is not None:
-                unsaved()
-            return False
-        except StudyError as exc:
-            self.say(str(exc), "error")
-            self._refresh()
+        """Save one answer (see :meth:`RatingScreen._save_answer`), then show what is stored."""
+        if not self._save_answer(action, unsaved):
             return False
         self.say("")
         self._refresh()
@@ -520,24 +317,6 @@ class RatingWindow(QWidget):
             return
         self.set_ranking(moved(labels, label, step))
 
-    def _comment_edited(self) -> None:
-        if self._editable:
-            self._comment_timer.start()
-
-    def save_comment(self) -> None:
-        self._comment_timer.stop()
-        if (self.item is None or not self._editable or not self.questions.ask_comment
-                or self.comment.toPlainText() == self.item.comment):
-            return
-        text = self.comment.toPlainText()
-        try:
-            self.session.set_comment(self.position, text)
-            self.item = self.session.item(self.position)
-        except DatabaseError as exc:  # the text stays in the box and is saved again on the next edit or case change
-            self.say(f"Comment not saved. {exc} Your text is kept.", "error")
-        except StudyError as exc:
-            self.say(str(exc), "error")
-
     # ------------------------------------------------------------------ ranking state
 
     def _all_judged(self) -> bool:
@@ -589,12 +368,7 @@ class RatingWindow(QWidget):
         except StudyError as exc:
             self.say(str(exc), "error")
             return
-        self.case_label.setText(f"Case {self.position} of {self.item.total}"
-                                + ("  ✓" if self.item.completed else ""))
-        self.progress.setRange(0, max(1, progress.total))
-        self.progress.setValue(progress.completed)
-        self.progress.setFormat(f"{progress.completed} of {progress.total} cases completed")
-        self.prev_button.setEnabled(self.position > 1)
+        self._show_progress(progress)
         if self.questions.ask_ranking:
             order, stored = self._ranking_order()
             self._ranking = order
@@ -615,8 +389,3 @@ class RatingWindow(QWidget):
                 text = "Not saved yet: drag the outputs into order, use Alt+↑/↓, or press R to keep this order."
             self.ranking_state.setText(text)
         self.select(self.selected)
-
-    def say(self, text: str, kind: str = "info") -> None:
-        self.message.setText(text)
-        self.message.setProperty("kind", kind)
-        restyle(self.message)

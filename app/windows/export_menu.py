@@ -127,7 +127,7 @@ class ExportMenu(QObject):
         choices = ReportChoices(
             second_models=[(name, f"{o.display_name} ({o.created_at})") for name, o in snapshot.others.items()],
             has_notes=bool(snapshot.notes.strip()), has_landmarks=snapshot.primary.landmarks is not None,
-            mark_default=self._settings().research_mark, preview=lambda options: preview_page_one(snapshot, options))
+            mark_default=self._settings().research_mark, has_postop=snapshot.has_postop, preview=lambda options: preview_page_one(snapshot, options))
         options = self.prompts.report_options(choices)
         if options is None:
             return

@@ -36,9 +36,11 @@ from app.state import AppState, ModelChoice, Tool
 from app.version import app_version
 from app.windows.export_menu import ExportMenu
 from app.windows.face_actions import FaceActions
+from app.windows.grid_view import GridCompareWidget
 from app.windows.mask_actions import MaskActions
 from app.windows.measures_panel import MeasuresPanel
 from app.windows.panels import TOOL_LABELS, CasePanel, ModelPanel, ToolPanel
+from app.windows.postop import PostopActions
 from app.windows.prediction_display import PredictionDisplay
 from app.windows.predictions import BeforeAfterWidget, CompareWidget, Gallery, delete_prediction
 from app.windows.run_session import RunSession
@@ -48,7 +50,7 @@ from inference.devices import set_cpu_precision
 from studies.errors import StudyError
 
 APP_TITLE = "Cleft Lip Inpainting"
-TAB_PAINT, TAB_COMPARE, TAB_BEFORE_AFTER = range(3)
+TAB_PAINT, TAB_COMPARE, TAB_BEFORE_AFTER, TAB_GRID = range(4)
 
 
 def _load_photo_levels(path: Path) -> tuple[Any, list, list]:
@@ -85,6 +87,7 @@ class MainWindow(QMainWindow):
         self.case_panel.notes_edited.connect(lambda _t: self._notes_timer.start())
         if self.store is None:
             self._open_store()
+        self._fill_recent_menu()
         self._update_actions()
         if probe:
             self.refresh_environment()
@@ -123,6 +126,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.paint_stack, "Paint mask")
         self.tabs.addTab(compare_page, "Side by side")
         self.tabs.addTab(self.before_after, "Before / after")
+        self.grid_view = GridCompareWidget(self.state, self.tasks.submit, lambda: self.store,
+                                           lambda title, text: self.prompts.error(title, text))
+        self.tabs.addTab(self.grid_view, "All models")
+        self.tabs.currentChanged.connect(lambda i: i == TAB_GRID and self.grid_view.refresh())
         self.setCentralWidget(self.tabs)
 
         side = QWidget()
@@ -130,14 +137,25 @@ class MainWindow(QMainWindow):
         self.case_panel = CasePanel(self.state)
         self.tool_panel = ToolPanel(self.state)
         self.model_panel = ModelPanel(self.state)
-        for panel in (self.case_panel, self.tool_panel, self.model_panel):
+        for panel in (self.case_panel, self.tool_panel):
             column.addWidget(panel)
         column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(300)
-        self._dock("Case and tools", "tools-dock", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        # The case and the tools scroll; the Models panel (Run, Run all, Cancel) stays pinned below them, so the
+        # Run buttons are reachable without scrolling on small screens (1280x720).
+        tools_column = QWidget()
+        tools_layout = QVBoxLayout(tools_column)
+        tools_layout.setContentsMargins(0, 0, 0, 0)
+        tools_layout.setSpacing(2)
+        tools_layout.addWidget(scroll, 1)
+        tools_layout.addWidget(self.model_panel)
+        self._dock("Case and tools", "tools-dock", tools_column, Qt.DockWidgetArea.RightDockWidgetArea)
+        # The right-hand docks run the full height (the gallery only spans the pictures), so the tools get room.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.gallery = Gallery(self.state)
         self.gallery.delete_requested.connect(
             lambda record_id: delete_prediction(self.state, self.store, self.prompts, record_id))
@@ -156,6 +174,7 @@ class MainWindow(QMainWindow):
         self.masks = MaskActions(self.state, self.canvas, self.prompts, self.statusBar().showMessage, self)
         self.exports = ExportMenu(self.cases, lambda: self.settings, self.prompts, self.tasks, self.statusBar(),
                                   self._save_notes, self)
+        self.postop = PostopActions(self.cases, self.tasks, self.prompts, self.statusBar(), self)
         self.tool_panel.suggest_requested.connect(self.masks.suggest_mask)
         self.tool_panel.clear_requested.connect(self.masks.clear_mask)
         self.tool_panel.transform_requested.connect(self.masks.transform_mask)
@@ -193,6 +212,9 @@ class MainWindow(QMainWindow):
         file = bar.addMenu("&File")
         self.act_open = self._action(file, "New case from photo…", self.open_photo_dialog, key.StandardKey.Open)
         self.act_cases = self._action(file, "Open case…", self.open_case_dialog, key("Ctrl+Shift+O"))
+        self.recent_menu = file.addMenu("Open recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        # (filled once the store is open; its enabled state follows the list, not _update_actions)
         file.addSeparator()
         self.act_import_mask = self._action(file, "Import mask (PNG)…", masks.import_mask_dialog, key("Ctrl+I"))
         self.act_export_mask = self._action(file, "Export mask (PNG)…", masks.export_mask_dialog, key("Ctrl+E"))
@@ -204,6 +226,12 @@ class MainWindow(QMainWindow):
         self.act_report = self._action(file, "Export consultation report (PDF)…", exports.export_report_dialog,
                                        key("Ctrl+P"))
         self.act_dicom = self._action(file, "Export prediction as DICOM…", exports.export_dicom_dialog)
+        file.addSeparator()
+        self.act_add_postop = self._action(file, "Add post-op photo…", self.postop.add_postop_photo,
+                                           tip="Add the photo taken after the repair to this case")
+        self.act_compare_postop = self._action(
+            file, "Compare with post-op photo…", self.postop.compare,
+            tip="The prediction beside the aligned post-operative photo, with a slider and the measures")
         file.addSeparator()
         self._action(file, "Settings…", self.settings_dialog, key("Ctrl+,"))
         file.addSeparator()
@@ -260,7 +288,8 @@ class MainWindow(QMainWindow):
         self.act_show_pred_lm = self._action(view, "Show predicted landmarks", self.state.set_predicted_landmarks_visible,
                                              key("Ctrl+Shift+L"), checkable=True)
         view.addSeparator()
-        for index, name in ((TAB_PAINT, "Paint mask"), (TAB_COMPARE, "Side by side"), (TAB_BEFORE_AFTER, "Before / after")):
+        for index, name in ((TAB_PAINT, "Paint mask"), (TAB_COMPARE, "Side by side"), (TAB_BEFORE_AFTER, "Before / after"),
+                            (TAB_GRID, "All models")):
             self._action(view, name, lambda _c=False, i=index: self.tabs.setCurrentIndex(i), key(f"Alt+{index + 1}"))
 
         models = bar.addMenu("&Models")
@@ -303,6 +332,8 @@ class MainWindow(QMainWindow):
         self.act_run.setEnabled(has_case and not busy)
         self.act_run_all.setEnabled(has_case and not busy)
         self.act_cancel.setEnabled(busy)
+        self.act_add_postop.setEnabled(has_case and not busy)
+        self.act_compare_postop.setEnabled(has_pred and can_suggest)
         if hasattr(self, "act_correct_lm"):
             self.act_correct_lm.setEnabled(has_case and self.photo_landmarks.available)
             self.act_reset_lm.setEnabled(has_case and self.photo_landmarks.corrected)
@@ -425,6 +456,48 @@ class MainWindow(QMainWindow):
         if dialog.exec() and dialog.selected_case_id() is not None:
             self.open_case(dialog.selected_case_id())
 
+    def recent_cases(self) -> list[tuple[int, str]]:
+        """(case id, pseudonym) of the recent cases still in the data folder, newest first.
+
+        The settings hold case ids only; the names are read from the database now.
+        """
+        if self.store is None:
+            return []
+        found = []
+        for case_id in self.settings.recent_cases:
+            try:
+                found.append((case_id, self.store.get_case(case_id).pseudonym))
+            except (StudyError, OSError, LookupError):
+                continue  # deleted meanwhile: left out of the menu
+        return found
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        self.recent_menu.setEnabled(self.store is not None and bool(self.settings.recent_cases))
+        cases = self.recent_cases()
+        for case_id, pseudonym in cases:
+            action = self.recent_menu.addAction(f"{pseudonym.replace('&', '&&')}  (case {case_id})")
+            action.setEnabled(not self.state.busy)
+            action.triggered.connect(lambda _c=False, i=case_id: self.open_case(i))
+        if not cases:
+            self.recent_menu.addAction("No recent cases").setEnabled(False)
+
+    def reopen_last_case(self) -> bool:
+        """At start: open the newest recent case if the settings ask for it and it still exists."""
+        if not self.settings.reopen_last_case:
+            return False
+        cases = self.recent_cases()
+        if not cases:
+            return False
+        self.open_case(cases[0][0])
+        return True
+
+    def _remember_case(self, case_id: int) -> None:
+        if self.settings.recent_cases[:1] != (case_id,):
+            self.settings = self.settings.with_recent_case(case_id)
+            self._persist_settings()
+            self._fill_recent_menu()
+
     def open_case(self, case_id: int) -> None:
         """Reopen a stored case: photo, mask and every prediction."""
         if self.state.busy:
@@ -452,6 +525,7 @@ class MainWindow(QMainWindow):
         self.display.set_photo(arrays, levels)
         self.cases.show(opened)
         self.autosave.set_case(opened.case.id)
+        self._remember_case(opened.case.id)
         self.setWindowTitle(f"{APP_TITLE} — {opened.case.pseudonym}")
         self.display.load(self.state.predictions)
         self.state.set_tool(Tool.BRUSH)
@@ -507,11 +581,14 @@ class MainWindow(QMainWindow):
         old, self.settings = self.settings, new
         set_cpu_precision(new.cpu_precision)
         self._persist_settings()
-        if new.data_dir != old.data_dir:
+        if new.data_dir != old.data_dir:  # the recent case ids were of the other folder's database
+            self.settings = new = new.with_changes(recent_cases=())
+            self._persist_settings()
             self.close_case()
             self.store = None
             self._open_store()
             self._update_actions()
+            self._fill_recent_menu()
         if new.device != old.device:
             self.refresh_environment()
         if new.default_model != old.default_model:
@@ -547,6 +624,8 @@ class MainWindow(QMainWindow):
 
     # ================================================================ window plumbing
     def _active_view(self) -> ZoomPanView:
+        if self.tabs.currentIndex() == TAB_GRID and self.grid_view.viewers:
+            return self.grid_view.viewers[0]
         return {TAB_COMPARE: self.compare.left, TAB_BEFORE_AFTER: self.before_after.viewer}.get(
             self.tabs.currentIndex(), self.canvas)
 

@@ -58,6 +58,8 @@ class ReportSnapshot:
     others: dict[str, PredictionSource] = field(default_factory=dict)  # model name -> latest
     date: dt.date = field(default_factory=dt.date.today)
     store: Any = None  # studies.cases.CaseStore: decodes the predictions (on the worker)
+    case_id: int | None = None  # reads the post-operative photo, if the report includes it
+    has_postop: bool = False  # the case has a post-operative photo and the photo has landmarks to align it
 
 
 def prediction_source(p: Any, card: dict | None) -> PredictionSource:
@@ -83,6 +85,37 @@ def _for_report(snap: ReportSnapshot, src: PredictionSource) -> object:
                                src.version, src.weights_sha256, src.landmarks, src.guide_landmarks)
 
 
+def report_postop(snap: ReportSnapshot) -> object:
+    """The case's post-operative photo aligned to the pre-operative photo (runs on a worker)."""
+    from inference.alignment import align_postop
+    from studies.errors import CaseError
+    from studies.postop import PostopStore
+    from studies.reports.consultation import PostopForReport
+
+    postop = PostopStore(snap.store.db)
+    info = None if snap.case_id is None else postop.postop_photo(snap.case_id)
+    if info is None:
+        raise CaseError("This case has no post-operative photo: add one with “Add post-op photo…”.")
+    if snap.photo_landmarks is None:
+        raise CaseError("The post-operative photo cannot be aligned: no landmarks were found on the "
+                        "pre-operative photo.")
+    h, w = snap.photo_rgb.shape[:2]
+    aligned = align_postop(postop.load_postop_rgb(info), info.landmarks, np.asarray(snap.photo_landmarks, np.float32),
+                           (w, h))
+    return PostopForReport(aligned.image, aligned.landmarks, aligned.alignment.describe())
+
+
+def has_postop_photo(store: Any, case_id: int) -> bool:
+    """Whether the case has a post-operative photo stored (a quick database read; False on any error)."""
+    from studies.errors import StudyError
+    from studies.postop import PostopStore
+
+    try:
+        return PostopStore(store.db).postop_photo(case_id) is not None
+    except (StudyError, OSError, AttributeError):
+        return False
+
+
 def build_report(snap: ReportSnapshot, options: ReportOptions, out_path: Path,
                  progress: Callable[[str, float], None] | None = None) -> Path:
     """Write the PDF the options ask for (runs on a worker; raises the library's typed errors)."""
@@ -90,6 +123,7 @@ def build_report(snap: ReportSnapshot, options: ReportOptions, out_path: Path,
 
     step = progress or (lambda _text, _fraction: None)
     step("Reading the predictions…", 0.1)
+    postop = report_postop(snap) if options.include_postop else None
     second = snap.others.get(options.second_model) if options.second_model else None
     p = snap.primary
     provenance = (
@@ -105,7 +139,8 @@ def build_report(snap: ReportSnapshot, options: ReportOptions, out_path: Path,
         notes=snap.notes if options.include_notes else "",
         show_landmarks=options.include_landmarks and p.landmarks is not None,
         photo_landmarks=snap.photo_landmarks, kind=options.kind,
-        mark_predictions=options.mark_predictions, provenance=provenance)
+        mark_predictions=options.mark_predictions, provenance=provenance,
+        postop=postop, show_postop=postop is not None)  # type: ignore[arg-type]
     step("Writing the report…", 0.4)
     return build_consultation_report(report, out_path)
 
