@@ -42,6 +42,16 @@ def measure_cells(landmarks: np.ndarray | None) -> tuple[list[str], str]:
     return [describe(m) for m in result.measures], ""
 
 
+
+def fill_measure_column(table: QTableWidget, column: int, landmarks: np.ndarray | None) -> None:
+    """One column of a measures table (one row per definition), centred, with the reason when empty."""
+    cells, why = measure_cells(landmarks)
+    for row, text in enumerate(cells):
+        item = QTableWidgetItem(text)
+        item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+        item.setToolTip(why)
+        table.setItem(row, column, item)
+
 class MeasuresPanel(QWidget):
     """Rows: the measures in plain language; columns: the photo and the current prediction."""
 
@@ -79,12 +89,7 @@ class MeasuresPanel(QWidget):
         self._fill_column(PREDICTION_COLUMN, None if prediction is None else prediction.drawn_landmarks)
 
     def _fill_column(self, column: int, landmarks: np.ndarray | None) -> None:
-        cells, why = measure_cells(landmarks)
-        for row, text in enumerate(cells):
-            item = QTableWidgetItem(text)
-            item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-            item.setToolTip(why)
-            self.table.setItem(row, column, item)
+        fill_measure_column(self.table, column, landmarks)
 
     def cell(self, row: int, column: int) -> str:
         item = self.table.item(row, column)

@@ -40,14 +40,13 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from app.canvas.images import rgb_to_qimage
 from app.prompts import PHOTO_FILTER
-from app.windows.measures_panel import NO_VALUE, measure_cells
+from app.windows.measures_panel import NO_VALUE, fill_measure_column
 from app.workers import describe_error
 from inference.alignment import LIP_POINTS, NORMALISER, NOSE_POINTS, PostopComparison, compare_to_postop
 from inference.errors import InferenceError
@@ -236,12 +235,7 @@ class PostopWindow(QDialog):
             self.table.verticalHeaderItem(row).setToolTip(f"{definition.definition} Positive: {definition.positive}.")
         for column, points in ((PREOP_COLUMN, view.preop_landmarks), (PREDICTION_COLUMN, view.prediction_landmarks),
                                (POSTOP_COLUMN, view.postop_landmarks)):
-            cells, why = measure_cells(points)
-            for row, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                item.setToolTip(why)
-                self.table.setItem(row, column, item)
+            fill_measure_column(self.table, column, points)
         self.table.setMinimumHeight(self.table.verticalHeader().length() + self.table.horizontalHeader().height() + 6)
 
         self.distance = QLabel(self._distance_text())
