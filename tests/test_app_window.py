@@ -233,6 +233,10 @@ def test_cancel_stops_before_the_next_model(qtbot, make_window, face_rgb, tmp_pa
     done = len(window.state.predictions)
     assert done < 4
     assert window.statusBar().currentMessage() == "Run cancelled"
+    # The mask's autosave lands in its own label and does not hide the cancel message.
+    window.autosave.flush()
+    qtbot.waitUntil(lambda: window.mask_saved_label.text().startswith("Mask saved"), timeout=WAIT_MS)
+    assert window.statusBar().currentMessage() == "Run cancelled"
     # The bar shows what was done, not "4 of 4".
     bar = window.model_panel.progress
     assert (bar.value(), bar.maximum()) == (done, 4) and bar.text() == f"{done} of 4 models"

@@ -8,6 +8,7 @@ model, saving a mask, writing an export) goes to a worker; results come back as 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,9 @@ class MainWindow(QMainWindow):
         self._connect_state()
         self.autosave = MaskAutosaver(lambda: self.state.mask, self.cases.store_mask, self)
         self.autosave.failed.connect(lambda msg: self.prompts.error("Mask not saved", msg))
-        self.autosave.saved.connect(lambda _cid: self.statusBar().showMessage("Mask saved", 1500))
+        # A permanent label, not a transient message: an autosave must not hide "Run cancelled".
+        self.autosave.saved.connect(lambda _cid: self.mask_saved_label.setText(
+            f"Mask saved {datetime.now():%H:%M:%S}"))
         self.canvas.mask_edited.connect(lambda: self.cases.mask_edited(self._canvas_mask()))
         self.canvas.mask_edited.connect(self.autosave.mark_dirty)
         self._notes_timer = QTimer(self, singleShot=True, interval=600)
@@ -179,7 +182,8 @@ class MainWindow(QMainWindow):
         self.tool_panel.clear_requested.connect(self.masks.clear_mask)
         self.tool_panel.transform_requested.connect(self.masks.transform_mask)
         self.device_label, self.zoom_label, self.cursor_label = QLabel(), QLabel(), QLabel()
-        for label in (self.cursor_label, self.zoom_label, self.device_label):
+        self.mask_saved_label = QLabel()
+        for label in (self.mask_saved_label, self.cursor_label, self.zoom_label, self.device_label):
             label.setContentsMargins(8, 0, 8, 0)
             self.statusBar().addPermanentWidget(label)
         self._show_device(self.state.device)
