@@ -175,3 +175,36 @@ def test_lip_prior_run_warms_up_the_landmark_head_then_trains_jointly_and_export
     tuned = Trainer(tune, tmp_path / "tuned", resume=False, device=torch.device("cpu"), progress=False)
     assert torch.equal(tuned.g.landmarks.mean_shape, trainer.g_ema.landmarks.mean_shape)
     assert not torch.equal(tuned.g.prior.template, trainer.g_ema.prior.template)
+
+
+def test_mouth_and_edge_terms_are_trained_and_logged(setup, tmp_path: Path) -> None:
+    from training.loop import Trainer
+
+    config = tiny_config(*setup)
+    config = replace(config, loss=replace(config.loss, mouth_l1=1.0, edge=2.0))
+    trainer = Trainer(config, tmp_path / "run", resume=False, device=torch.device("cpu"), progress=False)
+    trainer.train(1)
+    with (tmp_path / "run" / "log.csv").open(newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert float(row["edge"]) > 0 and float(row["mouth_l1"]) >= 0
+    total = float(row["g_total"])
+    assert total > float(row["l1"]) + 2.0 * float(row["edge"])  # the terms are in the total
+
+
+def test_a_resumed_runs_log_gets_the_new_columns_and_keeps_its_rows(tmp_path: Path) -> None:
+    from training.loop import LOG_FIELDS, widen_log_header
+
+    path = tmp_path / "log.csv"
+    old = [f for f in LOG_FIELDS if f not in ("mouth_l1", "edge")]
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, old)
+        writer.writeheader()
+        writer.writerow({f: i for i, f in enumerate(old)})
+    widen_log_header(path, LOG_FIELDS)
+    with path.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    assert reader.fieldnames == LOG_FIELDS and len(rows) == 1
+    assert rows[0]["step"] == "0" and rows[0]["edge"] == "" and rows[0]["val_nme"] == str(old.index("val_nme"))
+    widen_log_header(path, LOG_FIELDS)            # already wide: untouched
+    assert path.read_text().count("\n") == 2

@@ -54,3 +54,53 @@ def test_unknown_loss_mode_is_refused():
     from training.errors import ConfigError
     with pytest.raises(ConfigError, match="adversarial_mode"):
         config_from_dict({"name": "x", "loss": {"adversarial_mode": "holes"}})
+
+
+def _synthetic_landmarks() -> torch.Tensor:
+    """68 points (normalised) with the jaw ends at x 0.1 / 0.9 and the outer lip a ring at (0.5, 0.75)."""
+    import math
+
+    points = torch.full((68, 2), 0.5)
+    points[0], points[16] = torch.tensor([0.1, 0.5]), torch.tensor([0.9, 0.5])
+    for i, k in enumerate(range(48, 60)):
+        angle = 2 * math.pi * i / 12
+        points[k] = torch.tensor([0.5 + 0.12 * math.cos(angle), 0.75 + 0.05 * math.sin(angle)])
+    return points[None]
+
+
+def test_mouth_region_is_the_outer_lip_grown_by_four_percent_of_the_face():
+    from training.losses import mouth_region
+
+    region = mouth_region(_synthetic_landmarks(), (100, 100))[0, 0]
+    assert region.shape == (100, 100) and region.dtype == torch.float32
+    assert region[75, 50] == 1 and region[75, 62 + 2] == 1      # the centre, and the corner's 3.2 px margin
+    assert region[75, 62 + 6] == 0 and region[40, 50] == 0      # beyond the margin; the nose
+    assert region[75, 50 - 12 - 2] == 1 and region[75, 50 - 12 - 6] == 0
+
+
+def test_region_l1_is_the_mean_error_inside_the_region_only():
+    from training.losses import region_l1
+
+    target = torch.zeros(1, 3, 8, 8)
+    output = torch.full((1, 3, 8, 8), 0.3)
+    output[..., 4:, :] = 0.9
+    region = torch.zeros(1, 1, 8, 8)
+    region[..., :4, :] = 1
+    assert region_l1(output, target, region).item() == pytest.approx(0.3)
+    assert region_l1(output, target, torch.zeros_like(region)).item() == 0.0
+
+
+def test_gradient_l1_asks_for_the_truths_edge_not_its_average_colour():
+    from training.losses import gradient_l1
+
+    edge = torch.zeros(1, 3, 16, 16)
+    edge[..., 8:, :] = 1.0                               # a sharp mouth line
+    blurred = torch.nn.functional.avg_pool2d(edge, 5, 1, 2, count_include_pad=False)
+    shifted = edge + 0.2                                 # a different colour, the same edge
+    hole = torch.ones(1, 1, 16, 16)
+    assert gradient_l1(edge, edge, hole).item() == 0.0
+    assert gradient_l1(shifted, edge, hole).item() == pytest.approx(0.0, abs=1e-6)
+    assert gradient_l1(blurred, edge, hole).item() > 0.05
+    outside = torch.zeros_like(hole)
+    outside[..., :2, :] = 1                               # far from the edge: nothing to match there
+    assert gradient_l1(blurred, edge, outside).item() == 0.0

@@ -47,12 +47,32 @@ from training.masks.nvidia import NvidiaMasks, load_nvidia_masks
 from training.samples import draw_landmarks, grid, masked_view, save_png, to_uint8
 
 LOG_FIELDS = ["step", "time_s", "sec_per_step", "g_lr", "d_lr", "d_loss", "g_total", "l1", "adversarial",
-              "landmark", "tv", "feature_matching", "perceptual", "style", "val_psnr", "val_l1", "val_nme"]
-#: The comparison networks' loss terms as well (``training.comparison``), for their runs' ``log.csv``. NCLG-MT
-#: runs keep ``LOG_FIELDS`` as it was, so a resumed run appends rows that match the header it already wrote.
+              "landmark", "tv", "feature_matching", "perceptual", "style", "mouth_l1", "edge",
+              "val_psnr", "val_l1", "val_nme"]
+#: The comparison networks' loss terms as well (``training.comparison``), for their runs' ``log.csv``. A resumed
+#: run whose log has fewer columns gets its header widened once (``widen_log_header``), old rows kept.
 COMPARISON_LOG_FIELDS = LOG_FIELDS[:-3] + [
     "reconstruction", "d_image", "d_edge", "edge_adversarial", "edge_feature_matching", "g_edge", "g_image",
     "hole", "valid", "intermediate"] + LOG_FIELDS[-3:]
+
+
+def widen_log_header(path: Path, fields: list[str]) -> None:
+    """Rewrite ``path`` with the header ``fields`` when it was written with a subset of them (an older run
+    resumed with new loss terms), so the rows appended next line up with their columns."""
+    if not path.is_file():
+        return
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        if header == fields or not set(header) < set(fields):
+            return
+        rows = list(reader)
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
 
 
 @dataclass
@@ -345,6 +365,12 @@ class Trainer:
         }
         total = w.l1 * terms["l1"] + w.adversarial * terms["adversarial"] + w.landmark * terms["landmark"] \
             + w.tv * terms["tv"]
+        if w.mouth_l1:
+            terms["mouth_l1"] = L.region_l1(out.float(), image, L.mouth_region(lm, image.shape[-2:]) * hole)
+            total = total + w.mouth_l1 * terms["mouth_l1"]
+        if w.edge:
+            terms["edge"] = L.gradient_l1(out.float(), image, hole)
+            total = total + w.edge * terms["edge"]
         if self.vgg is not None:
             terms["perceptual"], terms["style"] = L.perceptual_and_style(self.vgg, comp, image)
             total = total + w.perceptual * terms["perceptual"] + w.style * terms["style"]
@@ -482,6 +508,7 @@ class Trainer:
         target = steps if steps is not None else self.config.train.steps
         cfg = self.config.train
         if self.dist.is_main:
+            widen_log_header(self.run_dir / "log.csv", self.log_fields)
             (self.run_dir / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
             with (self.run_dir / "history.jsonl").open("a") as f:  # one line per (re)start: the schedule
                 extra = {} if self.comparison_step is None else {

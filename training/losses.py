@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
+from inference.face.regions import MOUTH_OUTER
+from inference.face.suggest import face_width, polygons_mask
 from training.vgg import PERCEPTUAL_LAYERS, STYLE_LAYERS, VGG16Features
 
 
@@ -31,6 +34,8 @@ class LossWeights:
     l1_valid: float = 0.2               # weight of the known pixels in "hole" mode
     landmark_mode: str = "l2"           # "l2": the paper's mean squared error; "l1": mean point distance (robust)
     adversarial_mode: str = "image"     # "image": every discriminator patch; "hole": only patches over the hole
+    mouth_l1: float = 0.0               # extra L1 over the true lips (outer contour grown 4 % of the face) in the hole
+    edge: float = 0.0                   # L1 between the luminance gradients of output and truth in the hole
 
 
 def l1_reconstruction(output: torch.Tensor, target: torch.Tensor, hole: torch.Tensor,
@@ -51,6 +56,44 @@ def l1_reconstruction(output: torch.Tensor, target: torch.Tensor, hole: torch.Te
     in_hole = (error * hole).sum() / hole.sum().clamp_min(1.0)
     on_known = (error * known).sum() / known.sum().clamp_min(1.0)
     return in_hole + valid_weight * on_known
+
+
+MOUTH_GROW_FRACTION = 0.04  # of the face width, as the structure measures' "not skin" margin
+
+
+def mouth_region(landmarks_norm: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(N, 1, H, W) float mask of the true outer lip polygon (48-59), grown by 4 % of the face width.
+
+    From the truth landmarks (normalised to the crop), so the loss knows where the vermilion and the
+    mouth line are even when the hole hides them.
+    """
+    h, w = size
+    points = landmarks_norm.detach().float().cpu().numpy() * np.array([w, h], np.float32)
+    masks = [polygons_mask([p[list(MOUTH_OUTER)]], max(1, round(MOUTH_GROW_FRACTION * face_width(p))), (h, w))
+             for p in points]
+    return torch.from_numpy(np.stack(masks)[:, None].astype(np.float32)).to(landmarks_norm.device)
+
+
+def region_l1(output: torch.Tensor, target: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error over the pixels of ``region`` (0 when the region is empty)."""
+    error = (output - target).abs().mean(dim=1, keepdim=True)
+    return (error * region).sum() / region.sum().clamp_min(1.0)
+
+
+def _luminance_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    y = 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+    return F.pad(y[..., :, 1:] - y[..., :, :-1], (0, 1)), F.pad(y[..., 1:, :] - y[..., :-1, :], (0, 0, 0, 1))
+
+
+def gradient_l1(output: torch.Tensor, target: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """L1 between the horizontal and vertical luminance differences of output and target over ``region``.
+
+    Plain L1 is smallest for the average of all plausible lips, a blur; matching the differences
+    as well asks for the mouth line and the vermilion border the truth has.
+    """
+    (ox, oy), (tx, ty) = _luminance_gradients(output), _luminance_gradients(target)
+    error = (ox - tx).abs() + (oy - ty).abs()
+    return (error * region).sum() / region.sum().clamp_min(1.0)
 
 
 def landmark_l2(pred_norm: torch.Tensor, target_norm: torch.Tensor, reference_size: int) -> torch.Tensor:
