@@ -48,6 +48,8 @@ import torch
 from torch import nn
 from torch.nn.utils import spectral_norm
 
+from inference.models.layer_stack import LayerStack
+
 GRAY_WEIGHTS = (0.2125, 0.7154, 0.0721)   # scikit-image rgb2gray, what the paper's edges were computed on
 CANNY_SIGMA = 2.0
 CANNY_LOW, CANNY_HIGH = 0.1, 0.2          # hysteresis thresholds as fractions of the intensity range
@@ -171,7 +173,7 @@ class InpaintGenerator(nn.Module):
         return (torch.tanh(self.net(torch.cat([image * (1 - hole), edges], dim=1))) + 1) / 2
 
 
-class SNPatchDiscriminator(nn.Module):
+class SNPatchDiscriminator(LayerStack):
     """EdgeConnect's discriminator: five 4x4 spectral-norm convolutions (strides 2, 2, 2, 1, 1), LeakyReLU 0.2.
 
     Returns logits (the sigmoid is left to the loss); ``features(x)`` also returns the activations
@@ -189,16 +191,6 @@ class SNPatchDiscriminator(nn.Module):
         ]
         layers.append(spectral_norm(nn.Conv2d(c[4], 1, 4, stride=1, padding=1, bias=False)))
         self.layers = nn.ModuleList(layers)
-
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        out = []
-        for layer in self.layers:
-            x = layer(x)
-            out.append(x)
-        return out
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)[-1]
 
 
 @dataclass

@@ -16,6 +16,7 @@ from torch.nn import functional as F
 from torch.nn.utils import spectral_norm
 
 from inference.models.coarse_fill import harmonic_fill
+from inference.models.layer_stack import LayerStack
 from inference.models.lip_prior import LipPrior
 
 NUM_LANDMARKS = 68
@@ -312,7 +313,7 @@ class SelfAttention(nn.Module):
         return x + self.gamma * out
 
 
-class PatchDiscriminator(nn.Module):
+class PatchDiscriminator(LayerStack):
     """Five-layer spectral-norm PatchGAN with self-attention after the second convolution.
 
     ``features(x)`` returns the intermediate activations too, for the feature-matching loss that
@@ -333,13 +334,3 @@ class PatchDiscriminator(nn.Module):
             nn.Sequential(sn_conv(c[2], c[3], 1), nn.LeakyReLU(0.2, inplace=True)),
             sn_conv(c[3], 1, 1),
         ])
-
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        out = []
-        for layer in self.layers:
-            x = layer(x)
-            out.append(x)
-        return out
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)[-1]
