@@ -7,6 +7,7 @@ the commit that points to it; a file the database no longer points to is removed
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -119,7 +120,8 @@ class CaseStore:
         suffix = source.suffix.lower() if source.suffix.isascii() and len(source.suffix) <= 6 else ".img"
         rel = f"cases/{uid}/photo{suffix}"
         now = utcnow()
-        with UnitOfWork(self.db) as uow, _removed_unless_committed(resolve_inside(self.db.data_dir, rel)) as path:
+        with UnitOfWork(self.db) as uow, _removed_unless_committed(resolve_inside(self.db.data_dir, rel),
+                                                                           in_new_folder=True) as path:
             _refuse_taken_pseudonym(uow, pseudonym)
             atomic_write_bytes(path, data)
             case = uow.cases.add(Case(uid=uid, pseudonym=pseudonym, created_at=now, updated_at=now,
@@ -426,12 +428,16 @@ def _landmarks_json(landmarks: np.ndarray | None) -> str | None:
 
 
 @contextmanager
-def _removed_unless_committed(path: Path) -> Iterator[Path]:
-    """A new file for a row being committed: if the block fails, the file is removed again."""
+def _removed_unless_committed(path: Path, in_new_folder: bool = False) -> Iterator[Path]:
+    """A new file for a row being committed: if the block fails, the file is removed again, and with
+    ``in_new_folder`` its folder too when nothing else is in it (a new case leaves no empty folder)."""
     try:
         yield path
     except BaseException:
         path.unlink(missing_ok=True)
+        if in_new_folder:
+            with contextlib.suppress(OSError):  # not empty, or already gone: leave it
+                path.parent.rmdir()
         raise
 
 

@@ -88,6 +88,7 @@ def test_full_disk_fails_typed_and_loses_nothing(small_disk: Path, tmp_path: Pat
         session.set_validity(item.position, first, True)                  # saved before the disk fills
         mask_before = store.load_mask(case.id)
         files_before = snapshot(data)
+        case_folders_before = sorted((data / "cases").iterdir())
         n_cases = len(store.list_cases())
         with db.engine.connect() as conn:                                  # no spare room in the WAL file
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -124,6 +125,7 @@ def test_full_disk_fails_typed_and_loses_nothing(small_disk: Path, tmp_path: Pat
             assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
         assert snapshot(data) == files_before                              # no file changed, added or left half
         assert not list(data.rglob("*.part"))
+        assert sorted((data / "cases").iterdir()) == case_folders_before   # the refused case left no folder
         assert len(store.list_cases()) == n_cases and store.get_case(case.id).notes == ""
         assert np.array_equal(store.load_mask(case.id), mask_before)
         info = store.mask_info(case.id)
