@@ -49,7 +49,7 @@ class SteerContext:
     mask: np.ndarray
     analysis: Any  # inference.pipeline.FaceAnalysis
     device: str
-    pipeline: Any  # inference.pipeline.FacePipeline
+    service: Any  # inference.service.PredictionService: the one prediction path, with the Run's loaded models
     store: Any  # studies.cases.CaseStore
     photo_levels: tuple[np.ndarray, ...] = ()  # the photo's display pyramid (app.canvas.images.pyramid_arrays)
 
@@ -79,6 +79,7 @@ class CaseController:
         self.state = state
         self.store = store
         self._pipeline = pipeline
+        self._service: Any = None
         self.detected: Any = None  # the pipeline's analysis before any correction by hand
         self.token = 0  # bumped whenever the case changes: late worker results compare it
 
@@ -89,6 +90,16 @@ class CaseController:
 
             self._pipeline = FacePipeline()
         return self._pipeline
+
+    @property
+    def service(self) -> Any:
+        """The ``PredictionService`` over ``pipeline`` and the shared ``ModelManager`` (steering predicts
+        through it, so it reuses the models a Run loaded)."""
+        if self._service is None:
+            from inference.service import PredictionService
+
+            self._service = PredictionService(pipeline=self.pipeline)
+        return self._service
 
     # ------------------------------------------------------------ opening and closing
     @staticmethod
@@ -228,7 +239,7 @@ class CaseController:
             return "Open the case first."
         if state.face is None or state.face.analysis is None:
             return "The face has not been found on this photo yet."
-        return SteerContext(state.case.id, state.photo.rgb, state.mask, state.face.analysis, device, self.pipeline,
+        return SteerContext(state.case.id, state.photo.rgb, state.mask, state.face.analysis, device, self.service,
                             self.store, photo_levels)
 
     def prediction_view(self, record: Any) -> PredictionView:

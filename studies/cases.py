@@ -261,12 +261,14 @@ class CaseStore:
             return self._prediction_info(row)
 
     def rerender_prediction(self, case_id: int, prediction_id: int, picture: np.ndarray | PredictionPatch, *,
-                            landmarks: np.ndarray | None, guide_landmarks: np.ndarray | None) -> PredictionInfo:
+                            landmarks: np.ndarray | None, guide_landmarks: np.ndarray | None,
+                            weights_sha256: str | None = None, device: str | None = None) -> PredictionInfo:
         """Replace a prediction's picture with one re-rendered from edited landmarks (or reset to its own).
 
         The prediction keeps its id, model and mask (its stored mask file too); the new picture gets a
         new file, and the old one is removed only after the commit, so a failed commit leaves picture
-        and points matching.
+        and points matching. ``weights_sha256`` and ``device``, when given, are those of the re-render
+        (the weights on disk may have changed since the Run), so the record names what drew it.
         """
         encoded = encode_prediction(picture)
         lm_json, guide_json = _landmarks_json(landmarks), _landmarks_json(guide_landmarks)
@@ -281,6 +283,10 @@ class CaseStore:
                 row.box_json, row.photo_width, row.photo_height = (encoded.box_json, encoded.photo_width,
                                                                    encoded.photo_height)
                 row.landmarks_json, row.guide_landmarks_json = lm_json, guide_json
+                if weights_sha256 is not None:
+                    row.weights_sha256 = weights_sha256
+                if device is not None:
+                    row.device = device
                 uow.commit()
             info = self._prediction_info(row)
         resolve_inside(self.db.data_dir, old_rel).unlink(missing_ok=True)

@@ -1,8 +1,11 @@
 """Steering a prediction by its landmarks: the edit history, the drag handles, the controller's
-renders (coalesced, failures put back), and the whole path in the window with the shipped network."""
+renders (through ``PredictionService``, shown before they are stored, coalesced, failures put back), and
+the whole path in the window with the shipped network (a store that fails after the picture is shown too)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -93,25 +96,99 @@ def test_handles_drag_one_editable_point_and_ignore_the_rest(qtbot) -> None:
 
 
 class _FakeStore:
+    fail = False
+
     def __init__(self) -> None:
         self.calls: list[np.ndarray | None] = []
+        self.pictures: list = []
+        self.weights: list[tuple[str | None, str | None]] = []  # what each re-render says drew it
+        self.while_storing: Callable[[], None] = lambda: None  # what happens while the patch is written
 
-    def rerender_prediction(self, case_id, prediction_id, image, *, landmarks, guide_landmarks):  # noqa: ANN001, ANN201
+    def rerender_prediction(self, case_id, prediction_id, image, *, landmarks, guide_landmarks,  # noqa: ANN001, ANN201
+                            weights_sha256=None, device=None):
+        self.while_storing()
+        self.weights.append((weights_sha256, device))
+        if self.fail:
+            from studies.errors import DatabaseError
+
+            raise DatabaseError("the disk is full")
         self.calls.append(guide_landmarks)
+        self.pictures.append(image)
         return SimpleNamespace(id=prediction_id, case_id=case_id, guide_landmarks=guide_landmarks)
 
 
 class _FakePipeline:
+    """``FacePipeline``'s prepare/run as ``PredictionService`` calls them: the photo itself comes back."""
+
     fail = False
 
-    def predict(self, rgb, mask, model, analysis, landmarks=None):  # noqa: ANN001, ANN201
+    def prepare(self, rgb, mask, resolution, analysis=None, mask_space="photo", landmarks=None):  # noqa: ANN001, ANN201
         if self.fail:
             from inference.errors import InferenceError
 
             raise InferenceError("the network failed")
+        return SimpleNamespace(rgb=rgb, mask=mask, analysis=analysis, landmarks=landmarks)
+
+    def run(self, cases, model):  # noqa: ANN001, ANN201
         from inference.face.blend import Patch
 
-        return SimpleNamespace(image=rgb, patch=Patch(0, 0, rgb.copy()), landmarks=FACE, guide_landmarks=landmarks)
+        return [SimpleNamespace(patch=Patch(0, 0, c.rgb.copy()), mask=c.mask, landmarks=FACE,
+                                guide_landmarks=c.landmarks, timings={}, analysis=c.analysis) for c in cases]
+
+
+class _FakeManager:
+    """A ``ModelManager`` that hands out a stand-in for the lite network and records what was loaded."""
+
+    spec_ = SimpleNamespace(name="nclg-mt-lite", display_name="Lite", resolution=4, neural=True,
+                            weights_sha256="ab" * 32)
+
+    def __init__(self) -> None:
+        self.loads: list[tuple[str, str]] = []
+
+    def spec(self, name: str) -> SimpleNamespace:
+        return self.spec_
+
+    def load(self, name: str, device: str) -> SimpleNamespace:
+        import torch
+
+        self.loads.append((name, device))
+        return SimpleNamespace(spec=self.spec_, device=torch.device("cpu"))
+
+
+ANALYSIS = SimpleNamespace(landmarks=FACE)  # the face the window found (the fake pipeline only passes it on)
+
+
+def _context(pipeline: _FakePipeline, store: _FakeStore, manager: _FakeManager | None = None) -> SteerContext:
+    from inference.service import PredictionService
+
+    service = PredictionService(manager or _FakeManager(), pipeline)
+    return SteerContext(1, np.zeros((4, 4, 3), np.uint8), np.ones((4, 4), bool), ANALYSIS, "cpu", service, store)
+
+
+def _controller(qtbot, ctx: Callable[[], SteerContext | str]) -> tuple[AppState, SteeringBar, SteeringController,
+                                                                       Callable[[], None], list]:
+    """A controller on a steerable prediction (id 7) whose renders run when ``run_next()`` says so."""
+    state = AppState()
+    view, bar = _viewer(qtbot), SteeringBar()
+    qtbot.addWidget(bar)
+    queued: list = []
+    controller = SteeringController(state, view, bar, lambda fn, ok, err: queued.append((fn, ok, err)), ctx)
+    state.set_mask_fingerprint("m")
+    state.add_prediction(PredictionView(7, "nclg-mt-lite", "Lite", Path("p.png"), "cpu", None, "0", "now",
+                                        FACE, "m"))
+    bar.toggle.setChecked(True)
+    return state, bar, controller, lambda: _run_next(queued), queued
+
+
+def _run_next(queued: list) -> None:
+    """Run the oldest submitted render and deliver its value or error, as ``TaskRunner`` does."""
+    fn, ok, err = queued.pop(0)
+    try:
+        value = fn()
+    except Exception as exc:  # noqa: BLE001 - delivered like TaskRunner does
+        err(exc)
+    else:
+        ok(value)
 
 
 def test_controller_renders_once_per_edit_coalesces_and_puts_points_back_on_failure(qtbot) -> None:
@@ -119,22 +196,15 @@ def test_controller_renders_once_per_edit_coalesces_and_puts_points_back_on_fail
     view, bar = _viewer(qtbot), SteeringBar()
     qtbot.addWidget(bar)
     queued: list = []
-    store, pipeline = _FakeStore(), _FakePipeline()
-    ctx = SteerContext(1, np.zeros((4, 4, 3), np.uint8), np.ones((4, 4), bool), None, "cpu", pipeline, store)
+    store, pipeline, manager = _FakeStore(), _FakePipeline(), _FakeManager()
+    ctx = _context(pipeline, store, manager)
     controller = SteeringController(state, view, bar, lambda fn, ok, err: queued.append((fn, ok, err)),
                                     lambda: ctx)
-    controller.models = SimpleNamespace(get=lambda name, device: object())
     outcomes: list = []
     controller.rendered.connect(outcomes.append)
 
     def run_next() -> None:
-        fn, ok, err = queued.pop(0)
-        try:
-            value = fn()
-        except Exception as exc:  # noqa: BLE001 - delivered like TaskRunner does
-            err(exc)
-        else:
-            ok(value)
+        _run_next(queued)
 
     assert not bar.toggle.isEnabled()                        # nothing to steer yet
     state.set_mask_fingerprint("m")
@@ -164,6 +234,11 @@ def test_controller_renders_once_per_edit_coalesces_and_puts_points_back_on_fail
     assert controller.mirror()
     run_next()
     np.testing.assert_allclose(store.calls[-1], mirror_healthy_side(FACE, "left"))
+    # Every render went through PredictionService and its ModelManager: the service's record and device.
+    assert manager.loads == [("nclg-mt-lite", "cpu")] * 5
+    assert {(o.preview.prediction.weights_sha256, o.preview.prediction.device) for o in outcomes} == {
+        ("ab" * 32, "CPU")}
+    assert set(store.weights) == {("ab" * 32, "CPU")}   # and the stored record names what drew it
     pipeline.fail = True
     failures: list = []
     controller.failed.connect(failures.append)
@@ -183,6 +258,65 @@ def test_controller_renders_once_per_edit_coalesces_and_puts_points_back_on_fail
     assert not controller.reset() and not queued
 
 
+def test_the_picture_is_shown_before_it_is_stored_and_is_what_is_stored(qtbot) -> None:
+    store = _FakeStore()
+    ctx = _context(_FakePipeline(), store)
+    _state, bar, controller, run_next, queued = _controller(qtbot, lambda: ctx)
+    events: list = []
+    controller.previewed.connect(lambda p: events.append(("shown", p)))
+    controller.rendered.connect(lambda o: events.append(("stored", o)))
+    moved, later = FACE.copy(), FACE.copy()
+    moved[51] += (0, 5)
+    later[51] += (0, 9)
+    edits_while_storing = [later]
+
+    def while_storing() -> None:
+        events.append(("storing", bar.status.text()))
+        if edits_while_storing:  # the clinician drags again while the shown picture is written
+            controller.handles.dragged.emit(edits_while_storing.pop())
+
+    store.while_storing = while_storing
+    controller.handles.dragged.emit(moved)
+    run_next()
+    [(shown, preview), (storing, status), (stored, outcome)] = events
+    assert (shown, storing, stored) == ("shown", "storing", "stored") and status.startswith("Saving")
+    assert outcome.preview is preview and outcome.record.id == preview.record_id == 7
+    assert outcome.preview.seconds <= outcome.seconds
+    picture = store.pictures[0]                              # what is stored is the very patch shown
+    assert np.array_equal(picture.pixels, preview.prediction.patch) and picture.box == preview.prediction.box
+    np.testing.assert_array_equal(preview.prediction.guide_landmarks, moved)
+    assert preview.prediction.analysis is ANALYSIS           # the window's face, not found again
+    assert len(queued) == 1                                  # the edit made while storing: one more render
+    run_next()
+    assert [c[51, 1] for c in store.calls] == [moved[51, 1], later[51, 1]] and not queued
+    assert not controller.rendering and not bar.status.text().startswith("Saving")
+
+
+def test_a_shown_picture_that_cannot_be_stored_is_reported_and_the_points_go_back(qtbot) -> None:
+    store = _FakeStore()
+    ctx = _context(_FakePipeline(), store)
+    _state, _bar, controller, run_next, queued = _controller(qtbot, lambda: ctx)
+    shown, stored, unsaved, failed = [], [], [], []
+    controller.previewed.connect(shown.append)
+    controller.rendered.connect(stored.append)
+    controller.unsaved.connect(unsaved.append)
+    controller.failed.connect(failed.append)
+    store.fail = True
+    moved = FACE.copy()
+    moved[51] += (0, 5)
+    controller.handles.dragged.emit(moved)
+    run_next()
+    assert len(shown) == 1 and not stored and not failed     # shown, then not saved: not "not redrawn"
+    assert [str(e) for e in unsaved] == ["the disk is full"]
+    assert np.array_equal(controller.edits.current, FACE)    # back to the points of the stored picture
+    assert not controller.rendering and not queued
+    store.fail = False                                       # the next drag renders and stores as usual
+    controller.handles.dragged.emit(moved)
+    run_next()
+    assert len(shown) == 2 and len(stored) == 1 and len(unsaved) == 1
+    np.testing.assert_array_equal(store.calls[-1], moved)
+
+
 # ---------------------------------------------------------------- the window, with the shipped network
 
 @pytest.fixture
@@ -192,7 +326,7 @@ def face_rgb(utkface_paths: list[Path]) -> np.ndarray:
     return face_photo(utkface_paths[0], 640)
 
 
-def test_window_drag_rerenders_stores_the_edit_and_undoes(qtbot, face_rgb, tmp_path) -> None:
+def test_window_drag_rerenders_stores_the_edit_and_undoes(qtbot, face_rgb, tmp_path, monkeypatch) -> None:
     from inference.models.registry import get_spec
 
     if not get_spec("nclg-mt-lite").weights_status().available:
@@ -201,6 +335,7 @@ def test_window_drag_rerenders_stores_the_edit_and_undoes(qtbot, face_rgb, tmp_p
     from app.windows.main_window import TAB_COMPARE, MainWindow
     from app.windows.measures_panel import PREDICTION_COLUMN
     from app_support import RecordingPrompts
+    from studies.errors import DatabaseError
 
     wait = 120000
     path = tmp_path / "face.png"
@@ -249,6 +384,30 @@ def test_window_drag_rerenders_stores_the_edit_and_undoes(qtbot, face_rgb, tmp_p
     assert window.store.list_predictions(window.state.case.id)[0].guide_landmarks is None
     assert window.canvas.undo_stack.count() == mask_steps and window.canvas.layer.to_bool().any()
     assert window.measures_panel.cell(0, PREDICTION_COLUMN) == measured_before
+    # A picture that cannot be stored: shown first (the store still blocked), then "shown but not saved",
+    # and the stored picture and its points come back; nothing in the store changed.
+    stored_levels, [kept] = window.display.shown, window.store.list_predictions(window.state.case.id)
+    assert stored_levels is window.display.levels[pred.record_id]
+    release = threading.Event()
+
+    def blocked_store(*_args, **_kwargs) -> None:
+        release.wait(wait / 1000)
+        raise DatabaseError("The database is locked.")
+
+    monkeypatch.setattr(window.cases.store, "rerender_prediction", blocked_store)
+    view.centerOn(QPointF(*pred.landmarks[51]))
+    _drag(qtbot, view, pred.landmarks[51], target)
+    qtbot.waitUntil(lambda: window.display.shown is not stored_levels, timeout=wait)
+    assert window.steering.rendering and "saving" in window.compare.right_caption.text()
+    release.set()
+    qtbot.waitUntil(lambda: not window.steering.rendering and not window.tasks.busy, timeout=wait)
+    assert [title for title, _text in window.prompts.errors] == ["Prediction shown but not saved"]
+    assert "database is locked" in window.prompts.errors[0][1]
+    assert window.display.shown is stored_levels and "saving" not in window.compare.right_caption.text()
+    assert window.state.current_prediction.guide_landmarks is None
+    np.testing.assert_allclose(window.steering.edits.current, window.state.current_prediction.landmarks)
+    [still] = window.store.list_predictions(window.state.case.id)
+    assert (still.image_path, still.guide_landmarks) == (kept.image_path, None)
 
 
 def test_window_corrects_the_photo_landmarks_for_suggest_mask_and_keeps_them(qtbot, face_rgb, tmp_path) -> None:

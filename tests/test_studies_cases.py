@@ -254,6 +254,10 @@ def test_steered_landmarks_round_trip_through_the_store(store: CaseStore, photo:
     with pytest.raises(NotFoundError):
         store.rerender_prediction(case.id, pred.id + 99, np.zeros((8, 8, 3), np.uint8), landmarks=None,
                                   guide_landmarks=None)
+    assert reset.weights_sha256 is None and reset.device == "cpu"          # not given: kept from the Run
+    redrawn = store.rerender_prediction(case.id, pred.id, np.zeros((8, 8, 3), np.uint8), landmarks=own,
+                                        guide_landmarks=edited, weights_sha256="ab" * 32, device="CPU (fp32)")
+    assert (redrawn.weights_sha256, redrawn.device) == ("ab" * 32, "CPU (fp32)")   # what drew it now
 
 
 def test_corrected_photo_landmarks_are_kept_with_the_case(store: CaseStore, photo: Path) -> None:

@@ -45,7 +45,7 @@ from app.windows.postop import PostopActions
 from app.windows.prediction_display import PredictionDisplay
 from app.windows.predictions import BeforeAfterWidget, CompareWidget, Gallery, delete_prediction
 from app.windows.run_session import RunSession
-from app.windows.steering import SteeringBar, SteeringController, SteerOutcome
+from app.windows.steering import SteeringBar, SteeringController, SteerOutcome, SteerPreview
 from app.workers import TaskRunner, describe_error
 from inference.devices import set_cpu_precision
 from studies.errors import StudyError
@@ -118,8 +118,10 @@ class MainWindow(QMainWindow):
         self.steering_bar = SteeringBar()
         self.steering = SteeringController(self.state, self.compare.right, self.steering_bar, self.tasks.submit,
                                            self._steer_context, self)
+        self.steering.previewed.connect(self._steer_preview)
         self.steering.rendered.connect(self._steered)
         self.steering.failed.connect(lambda exc: self.prompts.error("Prediction not redrawn", describe_error(exc)))
+        self.steering.unsaved.connect(self._steer_not_saved)
         compare_page = QWidget()
         compare_column = QVBoxLayout(compare_page)
         compare_column.setContentsMargins(0, 0, 0, 0)
@@ -566,12 +568,30 @@ class MainWindow(QMainWindow):
     def _steer_context(self) -> SteerContext | str:
         return self.cases.steer_context(self.settings.device, tuple(self.display.photo_arrays))
 
+    def _steer_preview(self, preview: SteerPreview) -> None:
+        """Show a re-render as soon as it exists, as a Run does; ``_steered`` follows once it is stored."""
+        current = self.state.current_prediction
+        if not self.cases.is_open(preview) or current is None or current.record_id != preview.record_id:
+            return  # another case or prediction is shown now; it is listed once stored
+        self.display.preview(self.cases.preview_view(preview.prediction), preview.levels)
+        self.statusBar().showMessage(f"Lip drawn again from the edited points in {preview.seconds:.1f} s; saving…")
+
     def _steered(self, outcome: SteerOutcome) -> None:
         if not self.cases.is_open(outcome.record):
             return  # stored with its own case; not shown over another one
-        self.display.add(outcome.record.id, outcome.levels)
+        self.display.add(outcome.record.id, outcome.levels)  # the levels shown as the preview, now its own
         self.cases.replace_result(outcome.record)
-        self.statusBar().showMessage(f"Lip drawn again from the edited points in {outcome.seconds:.1f} s", 3000)
+        self.statusBar().showMessage(f"Lip drawn again from the edited points in {outcome.preview.seconds:.1f} s "
+                                     f"(saved after {outcome.seconds:.1f} s)", 3000)
+
+    def _steer_not_saved(self, exc: BaseException) -> None:
+        """A re-render was shown but not stored: the stored picture is shown again (its points are back)."""
+        self.statusBar().clearMessage()
+        self.display.show(self.state.current_prediction)
+        self.prompts.error("Prediction shown but not saved",
+                           f"{describe_error(exc)}\n\nThe lip drawn from your edited points was shown but could "
+                           "not be saved, so the saved picture is shown again and the points are back where it "
+                           "was drawn from. Nothing else was changed; drag the points again to retry.")
 
     # ================================================================ settings, studies, about
     def settings_dialog(self) -> None:
