@@ -189,6 +189,11 @@ def test_mouth_and_edge_terms_are_trained_and_logged(setup, tmp_path: Path) -> N
     assert float(row["edge"]) > 0 and float(row["mouth_l1"]) >= 0
     total = float(row["g_total"])
     assert total > float(row["l1"]) + 2.0 * float(row["edge"])  # the terms are in the total
+    import json
+
+    (start,) = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert start["loss"]["mouth_l1"] == 1.0 and start["loss"]["edge"] == 2.0  # each (re)start records its losses
+    assert start["d_lr"] == config.optim.d_lr
 
 
 def test_a_resumed_runs_log_gets_the_new_columns_and_keeps_its_rows(tmp_path: Path) -> None:

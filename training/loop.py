@@ -26,7 +26,7 @@ import json
 import math
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -511,13 +511,14 @@ class Trainer:
             widen_log_header(self.run_dir / "log.csv", self.log_fields)
             (self.run_dir / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
             with (self.run_dir / "history.jsonl").open("a") as f:  # one line per (re)start: the schedule
-                extra = {} if self.comparison_step is None else {
+                extra = {"loss": asdict(self.config.loss)} if self.comparison_step is None else {
                     "architecture": self.config.architecture, "hardware": describe_hardware(self.device)}
                 f.write(json.dumps({"start_step": self.step, "target_step": target,
                                     "resolution": self.config.data.resolution, "batch_size": cfg.batch_size,
                                     "infant": self.config.data.infant, "g_lr": self._learning_rates("base_lr")[0],
                                     "init_from": self.config.train.init_from if self.step == 0 else "",
                                     "world_size": self.dist.world_size, "device": str(self.device),
+                                    "d_lr": self._learning_rates("base_lr")[1],
                                     "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **extra}) + "\n")
         first = last = float("nan")
         sums: dict[str, float] = {}
