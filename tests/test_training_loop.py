@@ -181,12 +181,14 @@ def test_mouth_and_edge_terms_are_trained_and_logged(setup, tmp_path: Path) -> N
     from training.loop import Trainer
 
     config = tiny_config(*setup)
-    config = replace(config, loss=replace(config.loss, mouth_l1=1.0, edge=2.0))
+    config = replace(config, loss=replace(config.loss, mouth_l1=1.0, edge=2.0, encoder_perceptual=1.0))
     trainer = Trainer(config, tmp_path / "run", resume=False, device=torch.device("cpu"), progress=False)
+    frozen = {k: v.clone() for k, v in trainer.feature_net.state_dict().items()}
     trainer.train(1)
+    assert all(torch.equal(v, trainer.feature_net.state_dict()[k]) for k, v in frozen.items())  # stays frozen
     with (tmp_path / "run" / "log.csv").open(newline="") as fh:
         (row,) = list(csv.DictReader(fh))
-    assert float(row["edge"]) > 0 and float(row["mouth_l1"]) >= 0
+    assert float(row["edge"]) > 0 and float(row["mouth_l1"]) >= 0 and float(row["encoder_perceptual"]) > 0
     total = float(row["g_total"])
     assert total > float(row["l1"]) + 2.0 * float(row["edge"])  # the terms are in the total
     import json

@@ -104,3 +104,19 @@ def test_gradient_l1_asks_for_the_truths_edge_not_its_average_colour():
     outside = torch.zeros_like(hole)
     outside[..., :2, :] = 1                               # far from the edge: nothing to match there
     assert gradient_l1(blurred, edge, outside).item() == 0.0
+
+
+def test_encoder_perceptual_compares_our_own_encoders_features():
+    from inference.models.nclg_mt import NCLGMTGenerator
+    from training.losses import encoder_perceptual
+
+    torch.manual_seed(0)
+    encoder = NCLGMTGenerator(width=0.125).eval().requires_grad_(False)
+    real = torch.rand(2, 3, 64, 64)
+    blurred = torch.nn.functional.avg_pool2d(real, 5, 1, 2).requires_grad_(True)
+    assert encoder_perceptual(encoder, real, real).item() == 0.0
+    loss = encoder_perceptual(encoder, blurred, real)
+    assert loss.item() > 0
+    loss.backward()
+    assert blurred.grad is not None and blurred.grad.abs().sum() > 0      # it trains the picture
+    assert all(p.grad is None for p in encoder.parameters())              # and leaves the encoder alone

@@ -47,7 +47,7 @@ from training.masks.nvidia import NvidiaMasks, load_nvidia_masks
 from training.samples import draw_landmarks, grid, masked_view, save_png, to_uint8
 
 LOG_FIELDS = ["step", "time_s", "sec_per_step", "g_lr", "d_lr", "d_loss", "g_total", "l1", "adversarial",
-              "landmark", "tv", "feature_matching", "perceptual", "style", "mouth_l1", "edge",
+              "landmark", "tv", "feature_matching", "perceptual", "style", "mouth_l1", "edge", "encoder_perceptual",
               "val_psnr", "val_l1", "val_nme"]
 #: The comparison networks' loss terms as well (``training.comparison``), for their runs' ``log.csv``. A resumed
 #: run whose log has fewer columns gets its header widened once (``widen_log_header``), old rows kept.
@@ -171,6 +171,9 @@ class Trainer:
         else:
             self._init_nclg_mt(resume)
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False) if config.train.ema > 0 else None
+        # The encoder-perceptual loss compares features of the generator as it was when training (re)started.
+        self.feature_net = (copy.deepcopy(self.g).eval().requires_grad_(False)
+                            if not config.is_comparison and config.loss.encoder_perceptual else None)
         if self.g_ema is not None and self._loaded_ema is not None:
             self.g_ema.load_state_dict(self._loaded_ema)
         if self.comparison_step is not None:
@@ -371,6 +374,10 @@ class Trainer:
         if w.edge:
             terms["edge"] = L.gradient_l1(out.float(), image, hole)
             total = total + w.edge * terms["edge"]
+        if self.feature_net is not None:
+            with self.autocast:
+                terms["encoder_perceptual"] = L.encoder_perceptual(self.feature_net, comp, image).float()
+            total = total + w.encoder_perceptual * terms["encoder_perceptual"]
         if self.vgg is not None:
             terms["perceptual"], terms["style"] = L.perceptual_and_style(self.vgg, comp, image)
             total = total + w.perceptual * terms["perceptual"] + w.style * terms["style"]

@@ -36,6 +36,7 @@ class LossWeights:
     adversarial_mode: str = "image"     # "image": every discriminator patch; "hole": only patches over the hole
     mouth_l1: float = 0.0               # extra L1 over the true lips (outer contour grown 4 % of the face) in the hole
     edge: float = 0.0                   # L1 between the luminance gradients of output and truth in the hole
+    encoder_perceptual: float = 0.0     # L1 between frozen-encoder features of the composite and the truth
 
 
 def l1_reconstruction(output: torch.Tensor, target: torch.Tensor, hole: torch.Tensor,
@@ -94,6 +95,21 @@ def gradient_l1(output: torch.Tensor, target: torch.Tensor, region: torch.Tensor
     (ox, oy), (tx, ty) = _luminance_gradients(output), _luminance_gradients(target)
     error = (ox - tx).abs() + (oy - ty).abs()
     return (error * region).sum() / region.sum().clamp_min(1.0)
+
+
+def encoder_perceptual(encoder: torch.nn.Module, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """L1 between the features of a frozen copy of our own generator's encoder for ``fake`` and ``real``.
+
+    A perceptual loss from a face network trained here (no VGG weights exist on this machine): the
+    encoder was trained to find 68 landmarks, the mouth among them, so its features change when a
+    lip's border or mouth line is blurred. Both images go in whole (an empty hole); each of the three
+    feature maps (256, 128 and 64 px) counts equally.
+    """
+    empty = torch.zeros_like(fake[:, :1])
+    n = fake.shape[0]
+    feats = encoder.encode(torch.cat([fake, real]), torch.cat([empty, empty]))
+    pairs = [(f[:n], f[n:].detach()) for f in (feats.e1, feats.e2, feats.shared)]
+    return sum(F.l1_loss(a, b) for a, b in pairs) / len(pairs)
 
 
 def landmark_l2(pred_norm: torch.Tensor, target_norm: torch.Tensor, reference_size: int) -> torch.Tensor:
