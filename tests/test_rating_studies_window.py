@@ -386,3 +386,24 @@ def test_a_pairwise_study_from_the_dialog_to_its_screen(qtbot, data_dir: Path, t
         assert copy.options.pairwise and copy.n_raters == 1
     finally:
         there.close()
+
+
+def test_blocking_study_actions_show_a_wait_cursor_and_restore_it(qtbot, data_dir: Path) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+
+    from studies.errors import StudyError
+
+    prompts = StudyDialogs()
+    w = make_window(qtbot, data_dir, prompts)
+    seen = []
+
+    def slow_check() -> None:  # stands in for a scrypt passphrase check that then fails
+        cursor = QGuiApplication.overrideCursor()
+        seen.append(None if cursor is None else cursor.shape())
+        raise StudyError("The owner passphrase is not correct.")
+
+    assert w._run("Study not closed", slow_check) is None
+    assert seen == [Qt.CursorShape.WaitCursor]
+    assert QGuiApplication.overrideCursor() is None                   # restored before the error shows
+    assert prompts.errors[-1] == ("Study not closed", "The owner passphrase is not correct.")

@@ -9,11 +9,13 @@ Owner passphrases are asked for each action and never kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
@@ -57,6 +59,15 @@ def registry_callables(context: StudiesContext, study: StudyInfo) -> tuple[Outpu
     """The real thing: the clinic's prediction service (each output is the case's clinical prediction)."""
     return service_outputs(context.device), None
 
+
+@contextmanager
+def wait_cursor() -> Iterator[None]:
+    """The wait cursor while a blocking study action runs (restored on errors too)."""
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        yield
+    finally:
+        QGuiApplication.restoreOverrideCursor()
 
 class StudiesWindow(QWidget):
     def __init__(self, settings_or_data_dir: Any, parent: QWidget | None = None, *,
@@ -257,9 +268,14 @@ class StudiesWindow(QWidget):
                 self.log.setItem(row, col, QTableWidgetItem(value))
 
     def _run(self, title: str, action: Callable[[], Any]) -> Any:
-        """Run an action and show a typed error as a message; returns None on failure."""
+        """Run an action and show a typed error as a message; returns None on failure.
+
+        The pointer is a wait cursor meanwhile: a passphrase check (scrypt, ~0.5 s) is part of
+        several actions, and a frozen window without one looks broken.
+        """
         try:
-            return action()
+            with wait_cursor():
+                return action()
         except (StudyError, InferenceError, OSError) as exc:
             self.prompts.error(title, describe_error(exc))
             self._show_selected()
