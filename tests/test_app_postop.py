@@ -134,17 +134,22 @@ class KnownFace:
         return SimpleNamespace(landmarks=self.landmarks)
 
 
-def test_add_and_compare_actions_on_a_real_face(qtbot, tmp_path: Path, helen_samples) -> None:
+def _case_with_postop_photo(tmp_path: Path, helen_samples, truth: Similarity, pseudonym: str):  # noqa: ANN001, ANN202
+    """A real annotated face stored as a case, and its post-op photo taken with ``truth`` (not yet added)."""
     path, pre_lm = helen_samples[1]
     pre = load_photo(path).rgb
-    h, w = pre.shape[:2]
-    truth = Similarity(1.2, np.deg2rad(-9.0), 40.0, 60.0)           # how the post-op photo was taken
     post = cv2.warpAffine(pre, truth.matrix, (360, 380), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
     post_path = tmp_path / "after.png"
     Image.fromarray(post).save(post_path)
     db = open_database(tmp_path / "data")
     store = CaseStore(db)
-    case = store.create_case("CL-9", path)
+    return pre, pre_lm, post_path, db, store, store.create_case(pseudonym, path)
+
+
+def test_add_and_compare_actions_on_a_real_face(qtbot, tmp_path: Path, helen_samples) -> None:
+    truth = Similarity(1.2, np.deg2rad(-9.0), 40.0, 60.0)           # how the post-op photo was taken
+    pre, pre_lm, post_path, db, store, case = _case_with_postop_photo(tmp_path, helen_samples, truth, "CL-9")
+    h, w = pre.shape[:2]
     state = AppState()
     cases = CaseController(state, store, KnownFace(truth.apply(pre_lm)))
     prompts = RecordingPrompts(files=[post_path], confirms=[True])
@@ -200,16 +205,9 @@ def test_report_includes_the_aligned_postop_photo(tmp_path: Path, helen_samples)
 
     if not shutil.which("pdftotext"):
         pytest.skip("poppler-utils (pdftotext) is not installed")
-    path, pre_lm = helen_samples[1]
-    pre = load_photo(path).rgb
-    h, w = pre.shape[:2]
     truth = Similarity(1.1, np.deg2rad(6.0), 30.0, 20.0)
-    post = cv2.warpAffine(pre, truth.matrix, (360, 380), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
-    post_path = tmp_path / "after.png"
-    Image.fromarray(post).save(post_path)
-    db = open_database(tmp_path / "data")
-    store = CaseStore(db)
-    case = store.create_case("CL-7", path)
+    pre, pre_lm, post_path, db, store, case = _case_with_postop_photo(tmp_path, helen_samples, truth, "CL-7")
+    h, w = pre.shape[:2]
     predicted = pre.copy()
     predicted[int(pre_lm[51, 1]):int(pre_lm[57, 1]), int(pre_lm[48, 0]):int(pre_lm[54, 0])] = (200, 60, 60)
     store.prediction_image = lambda stored, rgb: predicted
