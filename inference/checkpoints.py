@@ -30,7 +30,7 @@ NETWORK_INPUTS = {
     "none": "cat([image * (1 - hole), hole]) NCHW (the paper's zero-filled hole)",
     "harmonic": "cat([harmonic_fill(image, hole), hole]) NCHW; output = sigmoid(logit(fill) + correction)",
     "lip_prior": "cat([harmonic_fill(image, hole), hole]) NCHW; output = sigmoid(logit(fill) + "
-                 "fade(hole) * template warped to the landmarks + correction)",
+                 "prior_gain * fade(hole) * template warped to the landmarks + correction)",
 }
 #: The part of ``network_input`` that names the encoder's input; a card must start with the one of its network.
 _ENCODER_INPUTS = {"none": "cat([image * (1 - hole), hole])",

@@ -151,6 +151,7 @@ def test_shipped_configs_share_nclg_mt_lites_protocol(arch: str) -> None:
     ("edgeconnect", "train.landmark_warmup=250", "landmark_warmup warms up NCLG-MT's landmark head"),
     ("lafin", "train.guide_truth=0.5", "guide_truth guides NCLG-MT's image branch"),
     ("ctsdg", "coarse_fill=\"lip_prior\"", "coarse_fill is a coarse stage of NCLG-MT"),
+    ("lafin", "lip_prior_gain=1.6", "lip_prior_gain scales NCLG-MT's lip template"),
     ("edgeconnect", "loss.l1=2.0", "NCLG-MT's loss weights"),
     ("lafin", "optim.g_lr=0.001", "NCLG-MT's learning rates"),
     ("ctsdg", "comparison.phase=\"joint\"", "phase is EdgeConnect's"),

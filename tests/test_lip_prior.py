@@ -56,6 +56,35 @@ def test_an_empty_template_adds_nothing() -> None:
     assert torch.allclose(torch.sigmoid(out), base, atol=1e-5)
 
 
+def test_the_gain_scales_the_added_detail_and_nothing_else() -> None:
+    torch.manual_seed(0)
+    landmarks = _grid_points().expand(2, -1, -1)
+    base = torch.rand(2, 3, 32, 32) * 0.8 + 0.1
+    hole = torch.zeros(2, 1, 32, 32)
+    hole[..., 4:28, 4:28] = 1
+    plain, strong = LipPrior(size=32), LipPrior(size=32, gain=1.6)
+    template = torch.randn(1, 3, 32, 32)
+    plain.template.copy_(template)
+    strong.template.copy_(template)
+    base_logit = torch.logit(base.clamp(1e-3, 1 - 1e-3))
+    added_plain = plain(base, hole, landmarks) - base_logit
+    added_strong = strong(base, hole, landmarks) - base_logit
+    assert added_plain.abs().max() > 0.1
+    assert torch.allclose(added_strong, 1.6 * added_plain, atol=1e-5)
+    assert added_strong[..., :4, :].abs().max() == 0  # outside the hole nothing changes at any gain
+    assert "gain" not in dict(strong.named_buffers())  # a constructor argument: the model card records it
+    with pytest.raises(ValueError, match="gain"):
+        LipPrior(gain=-1.0)
+
+
+def test_a_gain_without_a_lip_prior_is_refused() -> None:
+    from inference.models.nclg_mt import NCLGMTGenerator
+
+    with pytest.raises(ValueError, match="prior_gain"):
+        NCLGMTGenerator(width=0.125, residual_blocks=1, coarse_fill="harmonic", prior_gain=1.5)
+    assert NCLGMTGenerator(width=0.125, residual_blocks=1, coarse_fill="lip_prior", prior_gain=1.5).prior.gain == 1.5
+
+
 def test_template_built_from_training_faces_is_a_symmetric_lip(tmp_path) -> None:
     from test_training_support import mini_setup
     from training.lip_prior import build_lip_prior, load_lip_prior

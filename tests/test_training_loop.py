@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -140,6 +141,7 @@ def test_lip_prior_run_warms_up_the_landmark_head_then_trains_jointly_and_export
     from dataclasses import replace
 
     from inference.checkpoints import load_checkpoint
+    from inference.models.landmark_guided import build_network_from_card
     from training.export import export_run
     from training.lip_prior import build_lip_prior
     from training.loop import Trainer
@@ -166,6 +168,17 @@ def test_lip_prior_run_warms_up_the_landmark_head_then_trains_jointly_and_export
     assert card["architecture"]["kwargs"] == {"width": 0.125, "coarse_fill": "lip_prior", "landmark_head": "heatmap",
                                               "landmark_sigma": 1.5}
     assert "template warped to the landmarks" in card["preprocessing"]["network_input"]
+    start = json.loads((tmp_path / "run" / "history.jsonl").read_text().splitlines()[0])
+    assert start["lip_prior_gain"] == 1.0
+
+    # an export may set the template's gain; the card says what it trained at and what it runs at
+    strong_state, strong = load_checkpoint(export_run(tmp_path / "run", tmp_path / "strong", "nclg-mt-lite",
+                                                      prior_gain=1.6))
+    assert strong["architecture"]["kwargs"]["prior_gain"] == 1.6
+    assert strong["training"]["lip_prior_gain"] == {"trained_at": 1.0, "exported_at": 1.6}
+    network = build_network_from_card(strong)
+    network.load_state_dict(strong_state, strict=True)
+    assert network.prior.gain == 1.6
 
     # a fine-tune swaps in another template and keeps the trained head's mean shape
     other = tmp_path / "other.safetensors"
@@ -191,7 +204,6 @@ def test_mouth_and_edge_terms_are_trained_and_logged(setup, tmp_path: Path) -> N
     assert float(row["edge"]) > 0 and float(row["mouth_l1"]) >= 0 and float(row["encoder_perceptual"]) > 0
     total = float(row["g_total"])
     assert total > float(row["l1"]) + 2.0 * float(row["edge"])  # the terms are in the total
-    import json
 
     (start,) = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
     assert start["loss"]["mouth_l1"] == 1.0 and start["loss"]["edge"] == 2.0  # each (re)start records its losses

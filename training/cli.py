@@ -52,7 +52,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     folder = export_run(resolve(args.run_dir), resolve(args.out) if args.out else None, args.name,
                         evaluation=resolve(args.evaluation) if args.evaluation else None,
-                        weights=args.weights)
+                        weights=args.weights, prior_gain=args.prior_gain)
     print(f"exported to {folder}")
     return 0
 
@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--weights", choices=["latest", "best", "raw"], default="latest",
                     help="latest: averaged (EMA) weights of the last step; best: best validation PSNR; raw: last step without EMA")
     ex.add_argument("--evaluation", help="evaluation JSON to embed in the card")
+    ex.add_argument("--prior-gain", type=float, help="the lip template's gain in the exported network, when it differs "
+                                                     "from the run's lip_prior_gain (the card records both)")
     ex.set_defaults(func=_cmd_export)
 
     ev = sub.add_parser("evaluate", help="score registered models on the test split and the infant subset")

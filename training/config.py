@@ -100,6 +100,7 @@ class Config:
     landmark_head: str = "paper"  # "heatmap": heat maps + soft-argmax on the shared feature map (see nclg_mt.py)
     landmark_sigma: float = 0.0   # > 0: landmarks fed back as Gaussians of this many map pixels (0: one pixel each)
     lip_prior: str = ""           # template file for coarse_fill = "lip_prior" (python -m training lip-prior)
+    lip_prior_gain: float = 1.0   # the template's contrast multiplier (inference/models/lip_prior.py says why)
     seed: int = 0
     vgg_weights: str = ""
     data: DataConfig = field(default_factory=DataConfig)
@@ -191,6 +192,7 @@ def check_architecture(config: Config) -> None:
                            "is NCLG-MT's landmark feedback" + (" (LaFIn's is [comparison] network = "
                                                                "{ landmark_sigma = ... })" if arch == "lafin" else "")),
         "lip_prior": (bool(config.lip_prior), f"is NCLG-MT's lip template; {arch} has none"),
+        "lip_prior_gain": (config.lip_prior_gain != 1.0, f"scales NCLG-MT's lip template; {arch} has none"),
         "[loss]": (config.loss != LossWeights(), f"holds NCLG-MT's loss weights; {arch}'s are [comparison] weights"),
         "optim.g_lr / d_lr / betas": (
             (config.optim.g_lr, config.optim.d_lr, tuple(config.optim.betas))
@@ -243,6 +245,8 @@ def generator_kwargs(config: Config | dict[str, Any]) -> dict[str, Any]:
         kwargs["landmark_head"] = raw["landmark_head"]
     if raw.get("landmark_sigma", 0.0):
         kwargs["landmark_sigma"] = float(raw["landmark_sigma"])
+    if raw.get("lip_prior_gain", 1.0) != 1.0:
+        kwargs["prior_gain"] = float(raw["lip_prior_gain"])
     return kwargs
 
 

@@ -45,8 +45,9 @@ def _run_config(run_dir: Path) -> dict[str, Any]:
 
 
 def build_card(run_dir: Path, name: str, step: int, evaluation: dict[str, Any] | None,
-               history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    config = _run_config(run_dir)
+               history: list[dict[str, Any]] | None = None, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The model card; ``config`` (default: the run's config.json) is what the exported network was built from."""
+    config = config if config is not None else _run_config(run_dir)
     from training.data.cache import cache_info
 
     cache = cache_info(resolve(config["data"]["cache"]))
@@ -189,8 +190,13 @@ def _lineage(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def export_run(run_dir: Path, out: Path | None = None, name: str | None = None, evaluation: Path | None = None,
-               weights: str = "latest", history: list[dict[str, Any]] | None = None) -> Path:
-    """Write the run's generator (latest state or best validation) and its card; returns the folder."""
+               weights: str = "latest", history: list[dict[str, Any]] | None = None,
+               prior_gain: float | None = None) -> Path:
+    """Write the run's generator (latest state or best validation) and its card; returns the folder.
+
+    ``prior_gain`` sets the lip template's gain of the exported network (``LipPrior``) when it
+    differs from the one the run trained with; the card records both.
+    """
     import torch
     from safetensors.torch import load_file
 
@@ -198,6 +204,12 @@ def export_run(run_dir: Path, out: Path | None = None, name: str | None = None, 
 
     run_dir = Path(run_dir)
     config = _run_config(run_dir)
+    trained_gain = float(config.get("lip_prior_gain", 1.0))
+    if prior_gain is not None:
+        if config.get("coarse_fill") != "lip_prior":
+            raise TrainingError(f"--prior-gain scales the lip prior; {run_dir} has coarse_fill "
+                                f"{config.get('coarse_fill')!r}.")
+        config = {**config, "lip_prior_gain": float(prior_gain)}
     name = name or config["name"]
     state = load_state(run_dir / "state.pt")
     comparison = config.get("architecture", NCLG_MT) != NCLG_MT
@@ -220,8 +232,10 @@ def export_run(run_dir: Path, out: Path | None = None, name: str | None = None, 
         eval_data["table_markdown"] = (evaluation.parent / "evaluation.md").read_text()
     if history is None:
         history = _read_history(run_dir)
-    card = build_card(run_dir, name, int(state["step"]), eval_data, history)
+    card = build_card(run_dir, name, int(state["step"]), eval_data, history, config)
     card["training"]["exported_weights"] = weights
+    if prior_gain is not None:
+        card["training"]["lip_prior_gain"] = {"trained_at": trained_gain, "exported_at": float(prior_gain)}
     card["training"]["initialised_from"] = _lineage(config)
     with torch.no_grad():
         return save_checkpoint(model, out or shipped_weights_dir() / name, card)

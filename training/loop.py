@@ -518,7 +518,8 @@ class Trainer:
             widen_log_header(self.run_dir / "log.csv", self.log_fields)
             (self.run_dir / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
             with (self.run_dir / "history.jsonl").open("a") as f:  # one line per (re)start: the schedule
-                extra = {"loss": asdict(self.config.loss)} if self.comparison_step is None else {
+                extra = {"loss": asdict(self.config.loss), "lip_prior_gain": self.config.lip_prior_gain} \
+                    if self.comparison_step is None else {
                     "architecture": self.config.architecture, "hardware": describe_hardware(self.device)}
                 f.write(json.dumps({"start_step": self.step, "target_step": target,
                                     "resolution": self.config.data.resolution, "batch_size": cfg.batch_size,

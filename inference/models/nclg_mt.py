@@ -227,8 +227,10 @@ class NCLGMTGenerator(nn.Module):
     """
 
     def __init__(self, width: float = 1.0, residual_blocks: int = 7, coarse_fill: str = "none",
-                 landmark_head: str = "paper", landmark_sigma: float = 0.0) -> None:
+                 landmark_head: str = "paper", landmark_sigma: float = 0.0, prior_gain: float = 1.0) -> None:
         super().__init__()
+        if prior_gain != 1.0 and coarse_fill != "lip_prior":
+            raise ValueError(f"prior_gain scales the lip prior; coarse_fill {coarse_fill!r} has none.")
         if coarse_fill not in COARSE_FILLS:
             raise ValueError(f"coarse_fill must be one of {COARSE_FILLS}, not {coarse_fill!r}.")
         if landmark_head not in LANDMARK_HEADS:
@@ -248,7 +250,7 @@ class NCLGMTGenerator(nn.Module):
         self.to_rgb = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(c1, 3, 7))
         self.landmarks = LandmarkBranch(c3, c2, width) if landmark_head == "paper" \
             else HeatmapLandmarkBranch(c3, width)
-        self.prior = LipPrior() if coarse_fill == "lip_prior" else None
+        self.prior = LipPrior(gain=prior_gain) if coarse_fill == "lip_prior" else None
         if coarse_fill != "none":
             nn.init.zeros_(self.to_rgb[1].weight)
             nn.init.zeros_(self.to_rgb[1].bias)
