@@ -18,7 +18,8 @@ For each of the first N held-out faces of the UTKFace crop cache (``data-cache/u
    as a share of the request (issue 14 asks >= 60 %), and how far the unedited points (0-47) moved,
    as a share of the request (issue 14 asks <= 15 %); the nose base (31-35, inside the hole) apart.
    The unedited points are also split by where they lie: outside the hole the two renders' pixels
-   are identical, so any motion there is dlib re-fitting its shape model around the new mouth;
+   are identical, so any motion there is dlib re-fitting its shape model around the new mouth; and
+   into the jaw line (0-16), which dlib places partly from the mouth, and the points above the mouth;
 4. detector-free: how far the drawn nose base itself moved between the renders, by phase
    correlation of the window around points 31-35 (the only unedited anatomy the network redraws).
 
@@ -49,6 +50,8 @@ from inference.models.registry import load_model  # noqa: E402
 CACHE = REPO / "data-cache" / "utkface"
 UNEDITED = tuple(i for i in range(68) if i not in MOUTH)
 FAR = tuple(range(0, 48))          # jaw, brows, eyes, nose bridge and nose base
+JAW = tuple(range(0, 17))          # the chin contour: dlib places it from the mouth as much as from the chin
+ABOVE = tuple(range(17, 48))       # brows, eyes, nose
 NOSE = tuple(NOSE_BASE)
 
 
@@ -105,6 +108,8 @@ def measure_face(model, detector, image: np.ndarray, landmarks_norm: np.ndarray,
         "unedited_moved": float(np.linalg.norm(motion[list(UNEDITED)], axis=1).mean() / length),
         "unedited_moved_max": float(np.linalg.norm(motion[list(UNEDITED)], axis=1).max() / length),
         "nose_base_moved": float(np.linalg.norm(motion[list(NOSE)], axis=1).mean() / length),
+        "jaw_moved": float(np.linalg.norm(motion[list(JAW)], axis=1).mean() / length),
+        "above_mouth_moved": float(np.linalg.norm(motion[list(ABOVE)], axis=1).mean() / length),
         "unedited_outside_hole_moved": float(unedited[~in_hole].mean()) if (~in_hole).any() else 0.0,
         "unedited_in_hole_moved": float(unedited[in_hole].mean()) if in_hole.any() else 0.0,
         "nose_drawn_shift": drawn_shift(base.image, steered.image, points[list(NOSE)]) / length,
@@ -171,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         print("no face could be measured")
         return 1
     keys = ("mouth_followed", "mouth_moved", "unedited_moved", "unedited_moved_max", "nose_base_moved",
-            "unedited_outside_hole_moved", "unedited_in_hole_moved", "nose_drawn_shift", "render_s")
+            "unedited_outside_hole_moved", "unedited_in_hole_moved", "jaw_moved", "above_mouth_moved",
+            "nose_drawn_shift", "render_s")
     summary = {k: {"mean": statistics.fmean(r[k] for r in rows), "median": statistics.median(r[k] for r in rows)}
                for k in keys}
     print(f"\nmean over {len(rows)} faces: the drawn mouth followed {summary['mouth_followed']['mean']:.1%} of the "
@@ -179,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
           f"(issue 14: <= 15 %); nose base {summary['nose_base_moved']['mean']:.1%}\n"
           f"  of the unedited points, those outside the hole (pixels identical in both renders: dlib re-fitting) "
           f"moved {summary['unedited_outside_hole_moved']['mean']:.1%}, those inside it "
-          f"{summary['unedited_in_hole_moved']['mean']:.1%}; the drawn nose base itself (phase correlation, "
-          f"no detector) moved {summary['nose_drawn_shift']['mean']:.1%}")
+          f"{summary['unedited_in_hole_moved']['mean']:.1%}; the jaw line (0-16) {summary['jaw_moved']['mean']:.1%}, "
+          f"brows, eyes and nose (17-47) {summary['above_mouth_moved']['mean']:.1%}; the drawn nose base itself "
+          f"(phase correlation, no detector) moved {summary['nose_drawn_shift']['mean']:.1%}")
     if args.grid is not None:
         save_grid(args.grid, rows[:6])
         print(f"grid: {args.grid} (photo | masked with the guide | base render | moved render; green: the guide)")

@@ -67,8 +67,8 @@ _PAPER = "Landmark-guided multi-task inpainting (Chen et al., IEEE BHI 2022; INC
 for _name, _display, _what in [
     ("nclg-mt", "NCLG-MT (full size)", "full-width network (11.8 M parameters), as in the paper"),
     ("nclg-mt-lite", "NCLG-MT lite", "quarter-width network (0.84 M parameters) with heat-map landmarks that refines "
-                                     "the mean open-data mouth and nose warped to its landmarks, trained on open "
-                                     "adult and child faces"),
+                                     "the mean open-data mouth and nose warped to its landmarks (at the contrast "
+                                     "gain its card sets), trained on open adult and child faces"),
     ("nclg-mt-lite-infant", "NCLG-MT lite, infant fine-tune",
      "the lite network fine-tuned on open infant faces (UTKFace, age 0-3), with an infant mouth template"),
 ]:
