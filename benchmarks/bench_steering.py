@@ -1,7 +1,7 @@
 """Steering benchmark (a script, not a test): does the drawn mouth follow moved landmarks?
 
-    python benchmarks/bench_steering.py [--faces 10] [--model nclg-mt-lite] [--shift 0.05] [--grid grid.png]
-                                        [--json out.json]
+    python benchmarks/bench_steering.py [--faces 10] [--ages all|adults|infants] [--model nclg-mt-lite]
+                                        [--shift 0.05] [--grid grid.png] [--json out.json]
 
 For each of the first N held-out faces of the UTKFace crop cache (``data-cache/utkface``, split
 "test"; the script stops with a message when the cache is absent):
@@ -143,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--faces", type=int, default=10, help="held-out faces (the first N of the test split)")
     parser.add_argument("--model", default="nclg-mt-lite")
+    parser.add_argument("--ages", choices=("all", "adults", "infants"), default="all",
+                        help="which held-out faces (the cache's test split starts with infants)")
     parser.add_argument("--shift", type=float, default=0.05, help="mouth move, as a share of the face height")
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--grid", type=Path, default=None, help="PNG: photo, masked, base render, moved render")
@@ -153,13 +155,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from training.data.dataset import FaceCropSet
 
-    faces = FaceCropSet(args.cache, "test", limit=args.faces)
+    faces = FaceCropSet(args.cache, "test", {"all": None, "adults": False, "infants": True}[args.ages],
+                        limit=args.faces)
     model = load_model(args.model, "cpu")
     if not model.accepts_landmarks:
         print(f"{args.model} cannot be steered by landmarks.")
         return 1
     detector = default_landmark_detector()
-    print(f"{args.model} ({model.spec.display_name}); {len(faces)} held-out faces; mouth moved down by "
+    print(f"{args.model} ({model.spec.display_name}); {len(faces)} held-out faces ({args.ages}); mouth moved down by "
           f"{args.shift:.0%} of the face height; landmarks of the renders by {detector.name}")
     rows = []
     for i in range(len(faces)):
