@@ -56,22 +56,31 @@ def test_an_empty_template_adds_nothing() -> None:
     assert torch.allclose(torch.sigmoid(out), base, atol=1e-5)
 
 
-def test_the_gain_scales_the_added_detail_and_nothing_else() -> None:
+def test_the_gain_scales_the_added_detail_by_how_much_of_the_template_the_hole_covers() -> None:
+    """A hole over the whole template gets the full gain; a small wedge almost none; outside the hole nothing."""
     torch.manual_seed(0)
     landmarks = _grid_points().expand(2, -1, -1)
     base = torch.rand(2, 3, 32, 32) * 0.8 + 0.1
-    hole = torch.zeros(2, 1, 32, 32)
-    hole[..., 4:28, 4:28] = 1
-    plain, strong = LipPrior(size=32), LipPrior(size=32, gain=1.6)
+    plain, strong = LipPrior(size=32), LipPrior(size=32, gain=2.0)
     template = torch.randn(1, 3, 32, 32)
     plain.template.copy_(template)
     strong.template.copy_(template)
     base_logit = torch.logit(base.clamp(1e-3, 1 - 1e-3))
-    added_plain = plain(base, hole, landmarks) - base_logit
-    added_strong = strong(base, hole, landmarks) - base_logit
+
+    whole = torch.ones(2, 1, 32, 32)
+    added_plain = plain(base, whole, landmarks) - base_logit
     assert added_plain.abs().max() > 0.1
-    assert torch.allclose(added_strong, 1.6 * added_plain, atol=1e-5)
-    assert added_strong[..., :4, :].abs().max() == 0  # outside the hole nothing changes at any gain
+    assert torch.allclose(strong(base, whole, landmarks) - base_logit, 2.0 * added_plain, atol=1e-5)
+
+    wedge = torch.zeros(2, 1, 32, 32)
+    wedge[..., 12:20, 14:18] = 1
+    small = strong.effective_gain(strong.detail(landmarks, 32), wedge)
+    assert torch.all(small > 1.0) and torch.all(small < 1.1)
+    added = strong(base, wedge, landmarks) - base_logit
+    assert added[..., :12, :].abs().max() == 0  # outside the hole nothing changes at any gain
+    assert torch.allclose(added, small * (plain(base, wedge, landmarks) - base_logit), atol=1e-5)
+
+    assert torch.all(plain.effective_gain(plain.detail(landmarks, 32), wedge) == 1.0)
     assert "gain" not in dict(strong.named_buffers())  # a constructor argument: the model card records it
     with pytest.raises(ValueError, match="gain"):
         LipPrior(gain=-1.0)
