@@ -11,10 +11,12 @@ only remembers which files to look at.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +25,7 @@ from studies.errors import CaseError, StudyError
 from studies.files import atomic_write_bytes, resolve_inside
 
 JOURNAL_DIR = "deleting"
+RMTREE_ATTEMPTS = 3  # a preview written into the folder while it is removed makes rmtree fail once
 log = logging.getLogger(__name__)
 
 
@@ -75,6 +78,23 @@ def _write_entry(data_dir: Path, targets: Sequence[str]) -> Path:
     return entry
 
 
+def _remove_folder(path: Path) -> None:
+    """``shutil.rmtree``, tried again when a file appeared in the folder while it was being emptied."""
+    for attempt in range(RMTREE_ATTEMPTS):
+        try:
+            shutil.rmtree(path)
+            return
+        except FileNotFoundError:
+            if not path.exists():
+                return
+            if attempt == RMTREE_ATTEMPTS - 1:
+                raise
+        except OSError as exc:
+            if exc.errno != errno.ENOTEMPTY or attempt == RMTREE_ATTEMPTS - 1:
+                raise
+        time.sleep(0.05)
+
+
 def _carry_out(data_dir: Path, entry: Path, targets: Sequence[str]) -> None:
     """Remove the targets, then the entry. A target that cannot be removed keeps the entry for later."""
     failed = []
@@ -82,7 +102,7 @@ def _carry_out(data_dir: Path, entry: Path, targets: Sequence[str]) -> None:
         path = resolve_inside(data_dir, t)
         try:
             if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
+                _remove_folder(path)
             else:
                 path.unlink(missing_ok=True)
         except OSError as exc:

@@ -24,9 +24,13 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a file of the data folder so that a crash leaves the old file or the new one."""
-    _atomic_write_bytes(path, data, create_folder=True, error=StudyError)
+def atomic_write_bytes(path: Path, data: bytes, *, create_folder: bool = True) -> None:
+    """Write ``data`` to a file of the data folder so that a crash leaves the old file or the new one.
+
+    ``create_folder=False`` for files added to a record's existing folder from another thread (a
+    preview): if the record was deleted meanwhile, its folder must not come back.
+    """
+    _atomic_write_bytes(path, data, create_folder=create_folder, error=StudyError)
 
 
 def _encode_rgb_png(rgb: np.ndarray, compress_level: int) -> bytes:

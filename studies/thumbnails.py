@@ -51,10 +51,11 @@ def case_thumbnail(photo_path: Path, photo_sha256: str, *, size: int = THUMBNAIL
     except InferenceError as exc:
         raise CaseError(f"No preview: {exc}") from exc
     taken = photo_date(photo_path, photo.dicom)
-    atomic_write_bytes(jpg, encode_thumbnail(photo.rgb, size))
+    # the case may be deleted while its preview is made (a worker thread): never recreate its folder
+    atomic_write_bytes(jpg, encode_thumbnail(photo.rgb, size), create_folder=False)
     atomic_write_bytes(meta_path, json.dumps({
         "photo_sha256": photo_sha256, "size": size,
-        "photo_taken": None if taken is None else taken.isoformat()}).encode("utf-8"))
+        "photo_taken": None if taken is None else taken.isoformat()}).encode("utf-8"), create_folder=False)
     return CaseThumbnail(jpg, taken)
 
 

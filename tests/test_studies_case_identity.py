@@ -166,6 +166,47 @@ def test_deleting_a_case_removes_its_rows_and_every_file(store: CaseStore, tmp_p
     store.create_case("CL-500", _photo(tmp_path / "new.jpg"))               # the pseudonym is free again
 
 
+def test_a_preview_made_while_its_case_is_deleted_leaves_nothing_behind(
+        store: CaseStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The case list makes previews on a worker thread; a case deleted meanwhile must disappear whole."""
+    import shutil
+
+    import studies.deletion as deletion
+    from studies.errors import StudyError
+
+    case = store.create_case("CL-600", _photo(tmp_path / "a.jpg"))
+    folder = case.photo_path.parent
+    real_rmtree, calls = shutil.rmtree, []
+
+    def rmtree_while_a_preview_is_written(path, *args, **kwargs):  # noqa: ANN001, ANN202
+        calls.append(path)
+        if len(calls) == 1:  # the preview's temporary file lands in the folder while it is emptied
+            (Path(path) / ".thumbnail.jpg.0123.part").write_bytes(b"x")
+            raise OSError(39, "Directory not empty")
+        return real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(deletion.shutil, "rmtree", rmtree_while_a_preview_is_written)
+    store.delete_case(case.id)                      # tried again: no "could not be removed yet"
+    assert len(calls) == 2 and not folder.exists()
+    assert not list((store.db.data_dir / JOURNAL_DIR).glob("*"))
+
+    # a preview whose photo was read before the case was deleted must not bring the folder back
+    import studies.thumbnails as thumbnails
+
+    late = store.create_case("CL-601", _photo(tmp_path / "b.jpg"))
+    real_load = thumbnails.load_photo
+
+    def load_then_case_deleted(path):  # noqa: ANN001, ANN202
+        photo = real_load(path)
+        store.delete_case(late.id)
+        return photo
+
+    monkeypatch.setattr(thumbnails, "load_photo", load_then_case_deleted)
+    with pytest.raises(StudyError, match="does not exist"):
+        case_thumbnail(late.photo_path, late.photo_sha256)
+    assert not late.photo_path.parent.exists()
+
+
 def test_deleting_a_prediction_removes_its_file_only(store: CaseStore, tmp_path: Path) -> None:
     case, (first, second) = _case_with_everything(store, tmp_path)
     store.delete_prediction(case.id, first.id)
