@@ -49,7 +49,6 @@ from inference.models.registry import load_model  # noqa: E402
 
 CACHE = REPO / "data-cache" / "utkface"
 UNEDITED = tuple(i for i in range(68) if i not in MOUTH)
-FAR = tuple(range(0, 48))          # jaw, brows, eyes, nose bridge and nose base
 JAW = tuple(range(0, 17))          # the chin contour: dlib places it from the mouth as much as from the chin
 ABOVE = tuple(range(17, 48))       # brows, eyes, nose
 NOSE = tuple(NOSE_BASE)

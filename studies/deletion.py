@@ -84,13 +84,10 @@ def _remove_folder(path: Path) -> None:
         try:
             shutil.rmtree(path)
             return
-        except FileNotFoundError:
-            if not path.exists():
-                return
-            if attempt == RMTREE_ATTEMPTS - 1:
-                raise
         except OSError as exc:
-            if exc.errno != errno.ENOTEMPTY or attempt == RMTREE_ATTEMPTS - 1:
+            if not path.exists():  # a file that vanished mid-removal: the folder is gone all the same
+                return
+            if exc.errno not in (errno.ENOTEMPTY, errno.ENOENT) or attempt == RMTREE_ATTEMPTS - 1:
                 raise
         time.sleep(0.05)
 

@@ -69,6 +69,7 @@ def wait_cursor() -> Iterator[None]:
     finally:
         QGuiApplication.restoreOverrideCursor()
 
+
 class StudiesWindow(QWidget):
     def __init__(self, settings_or_data_dir: Any, parent: QWidget | None = None, *,
                  prompts: StudyPrompts | None = None,

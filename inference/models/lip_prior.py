@@ -135,8 +135,6 @@ class LipPrior(nn.Module):
         only collides with what is seen (a dark mouth line over visible teeth, a red blot in a
         small philtrum mask).
         """
-        if self.gain == 1.0:
-            return torch.ones(detail.shape[0], 1, 1, 1, device=detail.device)
         weight = detail.abs().sum(1, keepdim=True)
         covered = (weight * hole.float()).sum((1, 2, 3), keepdim=True) / weight.sum((1, 2, 3), keepdim=True).clamp_min(1e-6)
         return 1.0 + (self.gain - 1.0) * covered
