@@ -21,7 +21,10 @@ For each of the first N held-out faces of the UTKFace crop cache (``data-cache/u
    are identical, so any motion there is dlib re-fitting its shape model around the new mouth; and
    into the jaw line (0-16), which dlib places partly from the mouth, and the points above the mouth;
 4. detector-free: how far the drawn nose base itself moved between the renders, by phase
-   correlation of the window around points 31-35 (the only unedited anatomy the network redraws).
+   correlation of the window around points 31-35 (the only unedited anatomy the network redraws);
+5. the detector's floor: the same measures on a perfect edit, the photo itself against the photo
+   whose own mouth is warped to the moved points inside the same hole (``perfect_edit``). What
+   dlib reports there as unedited motion no renderer can go below.
 
 Comparing the two renders, not a render with the photo, removes the detector's own bias and the
 network's imperfect mouth from the figure. Run it with the weights to be judged in place.
@@ -76,6 +79,46 @@ def drawn_shift(before: np.ndarray, after: np.ndarray, points: np.ndarray, margi
     return float(np.hypot(dx, dy))
 
 
+def perfect_edit(image: np.ndarray, points: np.ndarray, moved: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The photo's own mouth moved to ``moved`` by a thin-plate warp through all 68 points, inside ``hole`` only.
+
+    The detector's floor: an edit that moves exactly the mouth, with real pixels, and leaves every
+    pixel outside the hole as it was, the same as the network's two renders.
+    """
+    import torch
+
+    from inference.models.lip_prior import warp
+
+    size = image.shape[0]
+    source = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float() / 255
+    normalised = [torch.from_numpy(p / size).float()[None] for p in (points, moved)]
+    warped = warp(source, *normalised)[0].permute(1, 2, 0).numpy()
+    warped = np.clip(np.rint(warped * 255), 0, 255).astype(np.uint8)
+    return np.where(hole[..., None], warped, image)
+
+
+def motion_measures(found_base: np.ndarray, found_moved: np.ndarray, request: np.ndarray, hole: np.ndarray) -> dict:
+    """How far the detected points moved between two pictures, as shares of the requested mouth move."""
+    size = hole.shape[0]
+    motion = found_moved - found_base
+    length = float(np.linalg.norm(request))
+    unit = request / length
+    where = found_base[list(UNEDITED)].round().astype(int).clip(0, size - 1)
+    in_hole = hole[where[:, 1], where[:, 0]]
+    unedited = np.linalg.norm(motion[list(UNEDITED)], axis=1) / length
+    return {
+        "mouth_followed": float((motion[list(MOUTH)] @ unit).mean() / length),
+        "mouth_moved": float(np.linalg.norm(motion[list(MOUTH)], axis=1).mean() / length),
+        "unedited_moved": float(unedited.mean()),
+        "unedited_moved_max": float(unedited.max()),
+        "nose_base_moved": float(np.linalg.norm(motion[list(NOSE)], axis=1).mean() / length),
+        "jaw_moved": float(np.linalg.norm(motion[list(JAW)], axis=1).mean() / length),
+        "above_mouth_moved": float(np.linalg.norm(motion[list(ABOVE)], axis=1).mean() / length),
+        "unedited_outside_hole_moved": float(unedited[~in_hole].mean()) if (~in_hole).any() else 0.0,
+        "unedited_in_hole_moved": float(unedited[in_hole].mean()) if in_hole.any() else 0.0,
+    }
+
+
 def measure_face(model, detector, image: np.ndarray, landmarks_norm: np.ndarray, shift: float) -> dict | None:
     size = image.shape[0]
     points = landmarks_norm.astype(np.float64) * size
@@ -94,26 +137,16 @@ def measure_face(model, detector, image: np.ndarray, landmarks_norm: np.ndarray,
     seconds = (time.perf_counter() - start) / 2
     found_base = detector(base.image, boxes[0]).astype(np.float64)
     found_moved = detector(steered.image, boxes[0]).astype(np.float64)
-    motion = found_moved - found_base
-    unit = request / np.linalg.norm(request)
-    length = float(np.linalg.norm(request))
-    where = found_base[list(UNEDITED)].round().astype(int).clip(0, size - 1)
-    in_hole = hole[where[:, 1], where[:, 0]]
-    unedited = np.linalg.norm(motion[list(UNEDITED)], axis=1) / length
+    control = motion_measures(detector(image, boxes[0]).astype(np.float64),
+                              detector(perfect_edit(image, points, moved, hole), boxes[0]).astype(np.float64),
+                              request, hole)
     return {
-        "request_px": length,
-        "mouth_followed": float((motion[list(MOUTH)] @ unit).mean() / length),
-        "mouth_moved": float(np.linalg.norm(motion[list(MOUTH)], axis=1).mean() / length),
-        "unedited_moved": float(np.linalg.norm(motion[list(UNEDITED)], axis=1).mean() / length),
-        "unedited_moved_max": float(np.linalg.norm(motion[list(UNEDITED)], axis=1).max() / length),
-        "nose_base_moved": float(np.linalg.norm(motion[list(NOSE)], axis=1).mean() / length),
-        "jaw_moved": float(np.linalg.norm(motion[list(JAW)], axis=1).mean() / length),
-        "above_mouth_moved": float(np.linalg.norm(motion[list(ABOVE)], axis=1).mean() / length),
-        "unedited_outside_hole_moved": float(unedited[~in_hole].mean()) if (~in_hole).any() else 0.0,
-        "unedited_in_hole_moved": float(unedited[in_hole].mean()) if in_hole.any() else 0.0,
-        "nose_drawn_shift": drawn_shift(base.image, steered.image, points[list(NOSE)]) / length,
+        "request_px": float(np.linalg.norm(request)),
+        **motion_measures(found_base, found_moved, request, hole),
+        "nose_drawn_shift": drawn_shift(base.image, steered.image, points[list(NOSE)]) / float(np.linalg.norm(request)),
         "hole_share": float(hole.mean()),
         "render_s": seconds,
+        "perfect_edit": control,
         "images": (image, hole, base.image, steered.image, points, moved),
     }
 
@@ -182,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             "nose_drawn_shift", "render_s")
     summary = {k: {"mean": statistics.fmean(r[k] for r in rows), "median": statistics.median(r[k] for r in rows)}
                for k in keys}
+    floor = {k: {"mean": statistics.fmean(r["perfect_edit"][k] for r in rows),
+                 "median": statistics.median(r["perfect_edit"][k] for r in rows)} for k in rows[0]["perfect_edit"]}
     print(f"\nmean over {len(rows)} faces: the drawn mouth followed {summary['mouth_followed']['mean']:.1%} of the "
           f"request (issue 14: >= 60 %); unedited points moved {summary['unedited_moved']['mean']:.1%} of it "
           f"(issue 14: <= 15 %); nose base {summary['nose_base_moved']['mean']:.1%}\n"
@@ -190,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{summary['unedited_in_hole_moved']['mean']:.1%}; the jaw line (0-16) {summary['jaw_moved']['mean']:.1%}, "
           f"brows, eyes and nose (17-47) {summary['above_mouth_moved']['mean']:.1%}; the drawn nose base itself "
           f"(phase correlation, no detector) moved {summary['nose_drawn_shift']['mean']:.1%}")
+    print(f"detector floor, a perfect edit (the photo's own mouth warped to the moved points inside the same hole): "
+          f"mouth followed {floor['mouth_followed']['mean']:.1%}, unedited points moved {floor['unedited_moved']['mean']:.1%} "
+          f"(jaw {floor['jaw_moved']['mean']:.1%}, 17-47 {floor['above_mouth_moved']['mean']:.1%})")
     if args.grid is not None:
         save_grid(args.grid, rows[:6])
         print(f"grid: {args.grid} (photo | masked with the guide | base render | moved render; green: the guide)")
@@ -197,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         card = model.spec.weights_status().card or {}
         args.json.write_text(json.dumps({
             "model": args.model, "weights_sha256": card.get("weights_sha256"), "faces": len(rows),
-            "shift": args.shift, "detector": detector.name, "summary": summary,
+            "shift": args.shift, "detector": detector.name, "summary": summary, "perfect_edit": floor,
             "per_face": [{k: v for k, v in r.items() if k != "images"} for r in rows]}, indent=2))
     return 0
 
