@@ -227,3 +227,12 @@ def test_a_resumed_runs_log_gets_the_new_columns_and_keeps_its_rows(tmp_path: Pa
     assert rows[0]["step"] == "0" and rows[0]["edge"] == "" and rows[0]["val_nme"] == str(old.index("val_nme"))
     widen_log_header(path, LOG_FIELDS)            # already wide: untouched
     assert path.read_text().count("\n") == 2
+
+
+def test_a_wall_clock_budget_stops_the_run_and_keeps_its_state(setup, tmp_path: Path) -> None:
+    from training.loop import Trainer, load_state
+
+    trainer = Trainer(tiny_config(*setup), tmp_path / "run", resume=False, device=torch.device("cpu"), progress=False)
+    result = trainer.train(1000, minutes=0.02)      # 1.2 s: a few steps of the tiny network, far from 1000
+    assert 1 <= result.step < 1000
+    assert load_state(tmp_path / "run" / "state.pt")["step"] == result.step

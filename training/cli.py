@@ -39,7 +39,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     device = torch.device(args.device) if args.device else None
     trainer = Trainer(config, run_dir, resume=not args.fresh, device=device)
     try:
-        result = trainer.train(args.steps)
+        result = trainer.train(args.steps, args.minutes)
     finally:
         trainer.close()
     if trainer.dist.is_main:
@@ -80,6 +80,26 @@ def _cmd_lip_prior(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pack(args: argparse.Namespace) -> int:
+    from training.data.pack import pack_cache
+
+    summary = pack_cache(resolve(args.cache), resolve(args.out), faces=args.faces, val_faces=args.val_faces,
+                         masks_cache=resolve(args.masks) if args.masks else None, masks=args.mask_count,
+                         quality=args.quality, seed=args.seed)
+    print(f"packed {summary['faces']} training and {summary['val_faces']} validation faces and {summary['masks']} "
+          f"masks into {summary['out']} ({summary['bytes'] / 2 ** 20:.1f} MiB)")
+    return 0
+
+
+def _cmd_unpack(args: argparse.Namespace) -> int:
+    from training.data.pack import unpack_cache
+
+    paths = unpack_cache(resolve(args.pack), resolve(args.out))
+    print(f"unpacked {paths['faces']} faces: --set data.cache={paths['cache']} --set data.folder={paths['data_folder']}"
+          + (f" --set masks.nvidia_cache={paths['masks_cache']}" if "masks_cache" in paths else ""))
+    return 0
+
+
 def _cmd_search(args: argparse.Namespace) -> int:
     from training.search import run_search
 
@@ -107,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("config")
     tr.add_argument("--run-dir")
     tr.add_argument("--steps", type=int, help="stop at this step (default: train.steps of the config)")
+    tr.add_argument("--minutes", type=float, help="also stop after this much wall-clock time (the state is saved)")
     tr.add_argument("--fresh", action="store_true", help="ignore an existing state.pt")
     tr.add_argument("--device")
     tr.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value, e.g. data.resolution=256")
@@ -146,6 +167,22 @@ def build_parser() -> argparse.ArgumentParser:
     lp.add_argument("--ages", choices=["all", "infants", "no-infants"], default="all")
     lp.add_argument("--seed", type=int, default=0)
     lp.set_defaults(func=_cmd_lip_prior)
+
+    pk = sub.add_parser("pack", help="pack training faces (JPEG) and masks into one small file for a GPU machine")
+    pk.add_argument("cache", nargs="?", default="data-cache/utkface")
+    pk.add_argument("--out", default="data-cache/pack/faces.npz")
+    pk.add_argument("--faces", type=int, default=3000, help="training faces, a seeded sample of the train split")
+    pk.add_argument("--val-faces", type=int, default=16)
+    pk.add_argument("--masks", help="the NVIDIA mask cache to sample training masks from (e.g. data-cache/masks-nvidia.npz)")
+    pk.add_argument("--mask-count", type=int, default=3000)
+    pk.add_argument("--quality", type=int, default=90, help="JPEG quality")
+    pk.add_argument("--seed", type=int, default=0)
+    pk.set_defaults(func=_cmd_pack)
+
+    up = sub.add_parser("unpack", help="turn a pack back into a face-crop cache, a mask cache and a data manifest")
+    up.add_argument("pack")
+    up.add_argument("--out", required=True)
+    up.set_defaults(func=_cmd_unpack)
 
     se = sub.add_parser("search", help="Optuna search over the loss weights (small budget)")
     se.add_argument("config")

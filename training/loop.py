@@ -508,11 +508,16 @@ class Trainer:
                 writer.writeheader()
             writer.writerow(row)
 
-    def train(self, steps: int | None = None) -> TrainResult:
-        """Run until step ``steps`` (default: the config's); returns the first and last total loss."""
+    def train(self, steps: int | None = None, minutes: float | None = None) -> TrainResult:
+        """Run until step ``steps`` (default: the config's), or until ``minutes`` of wall-clock time have passed
+        (a GPU lease is counted in minutes, not steps); returns the first and last total loss."""
         from tqdm import tqdm
 
         target = steps if steps is not None else self.config.train.steps
+        if minutes is not None and self.dist.world_size > 1:
+            raise ConfigError("--minutes stops each process on its own clock, which would leave the others waiting; "
+                              "give several GPUs --steps instead.")
+        deadline = None if minutes is None else time.monotonic() + 60 * minutes
         cfg = self.config.train
         if self.dist.is_main:
             widen_log_header(self.run_dir / "log.csv", self.log_fields)
@@ -533,7 +538,7 @@ class Trainer:
         count, t_log = 0, time.monotonic()
         t0 = time.monotonic()
         bar = tqdm(total=target, initial=self.step, desc=self.config.name, disable=not (self.progress and self.dist.is_main))
-        while self.step < target:
+        while self.step < target and (deadline is None or time.monotonic() < deadline):
             self._set_lr()
             warmup = self.step < cfg.landmark_warmup
             batch = sample_batch(self.data, self.masks, self.rng, cfg.landmark_warmup_batch if warmup else cfg.batch_size,
