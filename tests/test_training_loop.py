@@ -194,7 +194,7 @@ def test_mouth_and_edge_terms_are_trained_and_logged(setup, tmp_path: Path) -> N
     from training.loop import Trainer
 
     config = tiny_config(*setup)
-    config = replace(config, loss=replace(config.loss, mouth_l1=1.0, edge=2.0, encoder_perceptual=1.0))
+    config = replace(config, loss=replace(config.loss, mouth_l1=1.0, edge=2.0, encoder_perceptual=1.0, nose_detail=5.0))
     trainer = Trainer(config, tmp_path / "run", resume=False, device=torch.device("cpu"), progress=False)
     frozen = {k: v.clone() for k, v in trainer.feature_net.state_dict().items()}
     trainer.train(1)
@@ -202,6 +202,7 @@ def test_mouth_and_edge_terms_are_trained_and_logged(setup, tmp_path: Path) -> N
     with (tmp_path / "run" / "log.csv").open(newline="") as fh:
         (row,) = list(csv.DictReader(fh))
     assert float(row["edge"]) > 0 and float(row["mouth_l1"]) >= 0 and float(row["encoder_perceptual"]) > 0
+    assert float(row["nose_detail"]) >= 0
     total = float(row["g_total"])
     assert total > float(row["l1"]) + 2.0 * float(row["edge"])  # the terms are in the total
 

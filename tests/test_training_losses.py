@@ -120,3 +120,32 @@ def test_encoder_perceptual_compares_our_own_encoders_features():
     loss.backward()
     assert blurred.grad is not None and blurred.grad.abs().sum() > 0      # it trains the picture
     assert all(p.grad is None for p in encoder.parameters())              # and leaves the encoder alone
+
+
+def test_detail_energy_gap_asks_for_the_truths_detail_not_its_place():
+    from training.losses import detail_energy_gap
+
+    dots = torch.zeros(1, 3, 16, 16)
+    dots[..., 6:8, 4:6] = 1.0                            # two nostrils
+    dots[..., 6:8, 10:12] = 1.0
+    moved = torch.roll(dots, shifts=1, dims=-1)          # the same nostrils a pixel off
+    blurred = torch.nn.functional.avg_pool2d(dots, 5, 1, 2, count_include_pad=False)
+    region = torch.ones(1, 1, 16, 16)
+    assert detail_energy_gap(moved, dots, region).item() == pytest.approx(0.0, abs=1e-6)
+    assert detail_energy_gap(blurred, dots, region).item() > 0.02
+    assert detail_energy_gap(blurred, dots, torch.zeros_like(region)).item() == 0.0
+
+
+def test_nose_region_covers_the_nostril_sill_and_the_philtrum_not_the_eyes():
+    from test_training_structure import synthetic_landmarks
+
+    from training.losses import nose_region
+
+    points = synthetic_landmarks()                      # a frontal face in a 256 crop
+    region = nose_region(torch.from_numpy(points / 256)[None], (256, 256))[0, 0]
+    for index in (31, 33, 35, 51):                      # alar bases, subnasale, Cupid's bow
+        x, y = points[index].round().astype(int)
+        assert region[y, x] == 1
+    for index in (36, 45, 8):                           # eye corners, chin
+        x, y = points[index].round().astype(int)
+        assert region[y, x] == 0

@@ -48,7 +48,7 @@ from training.samples import draw_landmarks, grid, masked_view, save_png, to_uin
 
 LOG_FIELDS = ["step", "time_s", "sec_per_step", "g_lr", "d_lr", "d_loss", "g_total", "l1", "adversarial",
               "landmark", "tv", "feature_matching", "perceptual", "style", "mouth_l1", "edge", "encoder_perceptual",
-              "val_psnr", "val_l1", "val_nme"]
+              "nose_detail", "val_psnr", "val_l1", "val_nme"]
 #: The comparison networks' loss terms as well (``training.comparison``), for their runs' ``log.csv``. A resumed
 #: run whose log has fewer columns gets its header widened once (``widen_log_header``), old rows kept.
 COMPARISON_LOG_FIELDS = LOG_FIELDS[:-3] + [
@@ -374,6 +374,9 @@ class Trainer:
         if w.edge:
             terms["edge"] = L.gradient_l1(out.float(), image, hole)
             total = total + w.edge * terms["edge"]
+        if w.nose_detail:
+            terms["nose_detail"] = L.detail_energy_gap(out.float(), image, L.nose_region(lm, image.shape[-2:]) * hole)
+            total = total + w.nose_detail * terms["nose_detail"]
         if self.feature_net is not None:
             with self.autocast:
                 terms["encoder_perceptual"] = L.encoder_perceptual(self.feature_net, comp, image).float()

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from inference.face.regions import MOUTH_OUTER
+from inference.face.regions import MOUTH_OUTER, NOSE_LOWER, PHILTRUM
 from inference.face.suggest import face_width, polygons_mask
 from training.vgg import PERCEPTUAL_LAYERS, STYLE_LAYERS, VGG16Features
 
@@ -37,6 +37,7 @@ class LossWeights:
     mouth_l1: float = 0.0               # extra L1 over the true lips (outer contour grown 4 % of the face) in the hole
     edge: float = 0.0                   # L1 between the luminance gradients of output and truth in the hole
     encoder_perceptual: float = 0.0     # L1 between frozen-encoder features of the composite and the truth
+    nose_detail: float = 0.0            # per face: |detail energy of output - truth| over nostrils and philtrum in the hole
 
 
 def l1_reconstruction(output: torch.Tensor, target: torch.Tensor, hole: torch.Tensor,
@@ -62,17 +63,43 @@ def l1_reconstruction(output: torch.Tensor, target: torch.Tensor, hole: torch.Te
 MOUTH_GROW_FRACTION = 0.04  # of the face width, as the structure measures' "not skin" margin
 
 
-def mouth_region(landmarks_norm: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """(N, 1, H, W) float mask of the true outer lip polygon (48-59), grown by 4 % of the face width.
+def landmark_region(landmarks_norm: torch.Tensor, size: tuple[int, int], polygons: tuple[tuple[int, ...], ...]
+                    ) -> torch.Tensor:
+    """(N, 1, H, W) float mask of the truth's landmark ``polygons``, grown by 4 % of the face width.
 
-    From the truth landmarks (normalised to the crop), so the loss knows where the vermilion and the
-    mouth line are even when the hole hides them.
+    From the truth landmarks (normalised to the crop), so a loss knows where the anatomy is even
+    when the hole hides it.
     """
     h, w = size
     points = landmarks_norm.detach().float().cpu().numpy() * np.array([w, h], np.float32)
-    masks = [polygons_mask([p[list(MOUTH_OUTER)]], max(1, round(MOUTH_GROW_FRACTION * face_width(p))), (h, w))
-             for p in points]
+    masks = [polygons_mask([p[list(poly)] for poly in polygons], max(1, round(MOUTH_GROW_FRACTION * face_width(p))),
+                           (h, w)) for p in points]
     return torch.from_numpy(np.stack(masks)[:, None].astype(np.float32)).to(landmarks_norm.device)
+
+
+def mouth_region(landmarks_norm: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """The true outer lip polygon (48-59), grown: where the vermilion and the mouth line are."""
+    return landmark_region(landmarks_norm, size, (MOUTH_OUTER,))
+
+
+def nose_region(landmarks_norm: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """The nose tip and nostril sill (30-35) and the philtrum down to the upper lip, grown: where the
+    nostrils, the columella and the philtral columns are."""
+    return landmark_region(landmarks_norm, size, (NOSE_LOWER, PHILTRUM))
+
+
+def detail_energy_gap(output: torch.Tensor, target: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """Mean over faces of |mean luminance-gradient magnitude of output - that of target| over ``region``.
+
+    Unlike a pixel or gradient L1, it does not ask *where* each edge is, only that the region holds
+    as much detail as the truth's: a blur is penalised, a nostril a pixel off is not. Faces whose
+    region is empty count zero.
+    """
+    (ox, oy), (tx, ty) = _luminance_gradients(output), _luminance_gradients(target)
+    area = region.sum((1, 2, 3)).clamp_min(1.0)
+    energy_out = ((ox.abs() + oy.abs()) * region).sum((1, 2, 3)) / area
+    energy_truth = ((tx.abs() + ty.abs()) * region).sum((1, 2, 3)) / area
+    return (energy_out - energy_truth).abs().mean()
 
 
 def region_l1(output: torch.Tensor, target: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
