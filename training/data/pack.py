@@ -34,10 +34,10 @@ def pack_cache(cache: Path, out: Path, faces: int, val_faces: int = 16, masks_ca
                masks: int = 3000, quality: int = JPEG_QUALITY, seed: int = 0) -> dict:
     """Write ``out`` (.npz): ``faces`` training faces (a seeded sample) and ``val_faces`` validation faces as
     JPEG with their landmarks and ages, and up to ``masks`` training masks of ``masks_cache``. Returns a summary."""
-    info = json.loads((Path(cache) / "info.json").read_text()) if (Path(cache) / "info.json").is_file() else None
-    if info is None or not info.get("manifest"):
-        raise DataError(f"{cache} is not a face-crop cache with a data manifest; build it with 'python -m training prepare'.")
     train = FaceCropSet(cache, "train")
+    info = train.info
+    if not info.get("manifest"):
+        raise DataError(f"{cache} records no data manifest; rebuild it with 'python -m training prepare'.")
     try:
         val = FaceCropSet(cache, "val", limit=val_faces) if val_faces > 0 else None
     except DataError:  # a tiny cache may have no validation face; the trainer then validates on training faces
