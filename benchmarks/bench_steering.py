@@ -140,10 +140,11 @@ def measure_face(model, detector, image: np.ndarray, landmarks_norm: np.ndarray,
     control = motion_measures(detector(image, boxes[0]).astype(np.float64),
                               detector(perfect_edit(image, points, moved, hole), boxes[0]).astype(np.float64),
                               request, hole)
+    length = float(np.linalg.norm(request))
     return {
-        "request_px": float(np.linalg.norm(request)),
+        "request_px": length,
         **motion_measures(found_base, found_moved, request, hole),
-        "nose_drawn_shift": drawn_shift(base.image, steered.image, points[list(NOSE)]) / float(np.linalg.norm(request)),
+        "nose_drawn_shift": drawn_shift(base.image, steered.image, points[list(NOSE)]) / length,
         "hole_share": float(hole.mean()),
         "render_s": seconds,
         "perfect_edit": control,

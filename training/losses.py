@@ -60,7 +60,7 @@ def l1_reconstruction(output: torch.Tensor, target: torch.Tensor, hole: torch.Te
     return in_hole + valid_weight * on_known
 
 
-MOUTH_GROW_FRACTION = 0.04  # of the face width, as the structure measures' "not skin" margin
+REGION_GROW_FRACTION = 0.04  # of the face width, as the structure measures' "not skin" margin
 
 
 def landmark_region(landmarks_norm: torch.Tensor, size: tuple[int, int], polygons: tuple[tuple[int, ...], ...]
@@ -72,7 +72,7 @@ def landmark_region(landmarks_norm: torch.Tensor, size: tuple[int, int], polygon
     """
     h, w = size
     points = landmarks_norm.detach().float().cpu().numpy() * np.array([w, h], np.float32)
-    masks = [polygons_mask([p[list(poly)] for poly in polygons], max(1, round(MOUTH_GROW_FRACTION * face_width(p))),
+    masks = [polygons_mask([p[list(poly)] for poly in polygons], max(1, round(REGION_GROW_FRACTION * face_width(p))),
                            (h, w)) for p in points]
     return torch.from_numpy(np.stack(masks)[:, None].astype(np.float32)).to(landmarks_norm.device)
 
