@@ -74,16 +74,49 @@ def test_the_gain_scales_the_added_detail_by_how_much_of_the_template_the_hole_c
 
     wedge = torch.zeros(2, 1, 32, 32)
     wedge[..., 12:20, 14:18] = 1
-    small = strong.effective_gain(strong.detail(landmarks, 32), wedge)
+    small = strong.effective_gain(strong.detail(landmarks, 32)[0], wedge)
     assert torch.all(small > 1.0) and torch.all(small < 1.1)
     added = strong(base, wedge, landmarks) - base_logit
     assert added[..., :12, :].abs().max() == 0  # outside the hole nothing changes at any gain
     assert torch.allclose(added, small * (plain(base, wedge, landmarks) - base_logit), atol=1e-5)
 
-    assert torch.all(plain.effective_gain(plain.detail(landmarks, 32), wedge) == 1.0)
+    assert torch.all(plain.effective_gain(plain.detail(landmarks, 32)[0], wedge) == 1.0)
     assert "gain" not in dict(strong.named_buffers())  # a constructor argument: the model card records it
     with pytest.raises(ValueError, match="gain"):
         LipPrior(gain=-1.0)
+
+
+def test_a_nostril_is_drawn_only_where_the_hole_hides_most_of_it() -> None:
+    """Each side's patch is added in full when the hole hides it, not at all when half of it is visible."""
+    prior = LipPrior(size=32)
+    prior.nostrils[0, :3, 10:14, 8:12] = -2.0     # photo-left patch
+    prior.nostrils[0, 3:, 10:14, 20:24] = -2.0    # photo-right patch
+    identity = prior.reference.clone()
+    identity[0, :, 0] = torch.linspace(0.1, 0.9, 68)
+    identity[0, :, 1] = torch.linspace(0.2, 0.8, 68).roll(7)
+    prior.reference.copy_(identity)
+    base = torch.full((1, 3, 32, 32), 0.6)
+    base_logit = torch.logit(base)
+
+    left_only = torch.zeros(1, 1, 32, 32)
+    left_only[..., 4:20, 2:16] = 1                 # hides all of the left patch, none of the right
+    cover = prior.nostril_cover(prior.detail(identity, 32)[1], left_only)
+    assert cover.flatten().tolist() == [1.0, 0.0]
+    added = prior(base, left_only, identity) - base_logit
+    assert added[..., 10:14, 8:12].mean() < -1.0 and added[..., 10:14, 20:24].abs().max() == 0
+
+    half = torch.zeros(1, 1, 32, 32)
+    half[..., 12:20, 2:30] = 1                     # the lower half of both patches: both are seen, neither drawn
+    assert prior.nostril_cover(prior.detail(identity, 32)[1], half).abs().max() == 0
+    assert (prior(base, half, identity) - base_logit).abs().max() < 1e-5
+
+
+def test_weights_made_before_the_nostril_patches_still_load_and_add_none() -> None:
+    old = {k: v for k, v in LipPrior(size=32).state_dict().items() if k != "nostrils"}
+    old["template"] = torch.randn(1, 3, 32, 32)
+    prior = LipPrior(size=32)
+    prior.load_state_dict(old, strict=True)
+    assert torch.equal(prior.template, old["template"]) and prior.nostrils.abs().max() == 0
 
 
 def test_a_gain_without_a_lip_prior_is_refused() -> None:
@@ -117,3 +150,74 @@ def test_missing_template_is_a_clear_error(tmp_path) -> None:
 
     with pytest.raises(DataError, match="lip-prior"):
         load_lip_prior(tmp_path / "none.safetensors")
+
+
+def _nostril_setup(tmp_path):
+    from test_training_support import mini_setup
+    from training.data.dataset import FaceCropSet
+    from training.lip_prior import build_lip_prior, load_lip_prior
+
+    _, cache, _ = mini_setup(tmp_path)
+    build_lip_prior(cache, tmp_path / "prior.safetensors", limit=8, batch=4, progress=False)
+    return cache, FaceCropSet(cache, "train"), load_lip_prior(tmp_path / "prior.safetensors")
+
+
+def test_sharpened_nostrils_are_two_dark_patches_one_per_side(tmp_path) -> None:
+    from training.lip_prior import NOSTRIL_PATCH_RADIUS, sharpen_nostrils
+
+    _, faces, prior = _nostril_setup(tmp_path)
+    template, reference = prior["template"], prior["reference"]
+    nostrils, summary = sharpen_nostrils(template, reference, faces, limit=8, gain=1.5, batch=4, progress=False)
+    sides = summary["nostrils"]
+    assert list(sides) == ["photo-left", "photo-right"] and summary["with_mirrors"] == 2 * summary["faces"]
+    assert nostrils.shape == (1, 6, 256, 256)
+    yy, xx = torch.meshgrid(torch.arange(256), torch.arange(256), indexing="ij")
+    for channel, side in enumerate(sides.values()):
+        patch = nostrils[0, 3 * channel:3 * channel + 3]
+        cx, cy = side["centre_px"]
+        near = (yy - cy) ** 2 + (xx - cx) ** 2 <= NOSTRIL_PATCH_RADIUS ** 2
+        assert patch.abs().amax(0)[~near].max() == 0 and patch.abs().max() > 0   # only its own disc
+        assert patch[:, cy, cx].mean() < 0                 # darker than the mean template there: a nostril
+        assert side["median_depth_logit"] > 0
+    (lx, ly), (rx, ry) = sides["photo-left"]["centre_px"], sides["photo-right"]["centre_px"]
+    midline = float(reference[0, 33, 0]) * 256
+    assert lx < midline < rx and abs(ly - ry) <= 1  # one on each side of the columella, level (mirrors averaged in)
+    # the gain scales the patches exactly
+    double, _ = sharpen_nostrils(template, reference, faces, limit=8, gain=3.0, batch=4, progress=False)
+    assert torch.allclose(double, 2 * nostrils, atol=1e-5)
+    with pytest.raises(ValueError, match="gain"):
+        sharpen_nostrils(template, reference, faces, limit=8, gain=0.0, progress=False)
+
+
+def test_an_exported_network_gets_its_nostrils_once_and_keeps_everything_else(tmp_path) -> None:
+    from inference.checkpoints import load_checkpoint, save_checkpoint
+    from inference.models.nclg_mt import NCLGMTGenerator
+    from training.errors import TrainingError
+    from training.export import sharpen_exported_nostrils
+
+    cache, _, prior = _nostril_setup(tmp_path)
+    kwargs = {"width": 0.125, "coarse_fill": "lip_prior", "landmark_head": "heatmap", "landmark_sigma": 1.5,
+              "prior_gain": 2.0}
+    network = NCLGMTGenerator(**kwargs)
+    network.prior.load_state_dict(prior)
+    card = {"name": "nclg-mt-lite", "resolution": 256, "training": {"steps": 1},
+            "architecture": {"class": "NCLGMTGenerator", "module": "inference.models.nclg_mt", "kwargs": kwargs},
+            "evaluation": {"models": {"old": {}}}}
+    save_checkpoint(network, tmp_path / "shipped", card)
+
+    out = sharpen_exported_nostrils(tmp_path / "shipped", cache, None, out=tmp_path / "sharp", limit=8, gain=1.2)
+    before, _ = load_checkpoint(tmp_path / "shipped")
+    after, new_card = load_checkpoint(out)  # the card's sha256 matches the rewritten weights
+    assert [k for k in after if k not in before or not torch.equal(before[k], after[k])] == ["prior.nostrils"]
+    record = new_card["training"]["lip_prior_nostrils"]
+    assert record["gain"] == 1.2 and record["subset"] == "all ages (train split)"
+    assert new_card["evaluation"] == {}  # the old evaluation measured other outputs
+    assert new_card["architecture"]["kwargs"] == kwargs
+    with pytest.raises(TrainingError, match="already has its nostrils"):
+        sharpen_exported_nostrils(out, cache, None, limit=8)
+
+    plain = NCLGMTGenerator(width=0.125, coarse_fill="harmonic")
+    save_checkpoint(plain, tmp_path / "plain", {**card, "architecture": {**card["architecture"],
+                                                                         "kwargs": {"width": 0.125, "coarse_fill": "harmonic"}}})
+    with pytest.raises(TrainingError, match="no lip-prior network"):
+        sharpen_exported_nostrils(tmp_path / "plain", cache, None, limit=8)

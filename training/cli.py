@@ -80,6 +80,17 @@ def _cmd_lip_prior(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_nostrils(args: argparse.Namespace) -> int:
+    from training.export import sharpen_exported_nostrils
+
+    folder = sharpen_exported_nostrils(resolve(args.weights), resolve(args.cache),
+                                       {"all": None, "infants": True, "no-infants": False}[args.ages],
+                                       out=resolve(args.out) if args.out else None, limit=args.limit, seed=args.seed,
+                                       gain=args.gain, evaluation=resolve(args.evaluation) if args.evaluation else None)
+    print(f"nostrils sharpened; written to {folder}")
+    return 0
+
+
 def _cmd_pack(args: argparse.Namespace) -> int:
     from training.data.pack import pack_cache
 
@@ -167,6 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
     lp.add_argument("--ages", choices=["all", "infants", "no-infants"], default="all")
     lp.add_argument("--seed", type=int, default=0)
     lp.set_defaults(func=_cmd_lip_prior)
+
+    ns = sub.add_parser("nostrils", help="give an exported lip-prior network's template nostrils averaged at each "
+                                          "training face's own nostrils")
+    ns.add_argument("weights", help="an exported folder, e.g. assets/weights/nclg-mt-lite")
+    ns.add_argument("--cache", default="data-cache/utkface")
+    ns.add_argument("--ages", choices=["all", "infants", "no-infants"], default="all",
+                    help="the training faces to average (as the template's own: infants for the infant network)")
+    ns.add_argument("--limit", type=int, default=2000, help="training faces (their mirror images are added)")
+    ns.add_argument("--gain", type=float, help="the nostril patches' gain (default training.lip_prior.NOSTRIL_GAIN)")
+    ns.add_argument("--seed", type=int, default=0)
+    ns.add_argument("--out", help="write here instead of rewriting the folder")
+    ns.add_argument("--evaluation", help="evaluation JSON of the sharpened network to embed in the card")
+    ns.set_defaults(func=_cmd_nostrils)
 
     pk = sub.add_parser("pack", help="pack training faces (JPEG) and masks into one small file for a GPU machine")
     pk.add_argument("cache", nargs="?", default="data-cache/utkface")

@@ -37,6 +37,16 @@ PAPERS = {
 TERMS = "Non-commercial research only (inherited from UTKFace, CelebA and the NVIDIA irregular masks, CC BY-NC-SA 4.0)."
 
 
+def _read_evaluation(evaluation: Path | None) -> dict[str, Any] | None:
+    """An evaluation JSON for a card, with the markdown table written beside it when there is one."""
+    if evaluation is None:
+        return None
+    data = json.loads(Path(evaluation).read_text())
+    if (Path(evaluation).parent / "evaluation.md").is_file():
+        data["table_markdown"] = (Path(evaluation).parent / "evaluation.md").read_text()
+    return data
+
+
 def _run_config(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "config.json"
     if not path.is_file():
@@ -227,9 +237,7 @@ def export_run(run_dir: Path, out: Path | None = None, name: str | None = None, 
     else:
         model = NCLGMTGenerator(**generator_kwargs(config))
     model.load_state_dict(g_state, strict=True)
-    eval_data = json.loads(evaluation.read_text()) if evaluation else None
-    if eval_data is not None and (evaluation.parent / "evaluation.md").is_file():
-        eval_data["table_markdown"] = (evaluation.parent / "evaluation.md").read_text()
+    eval_data = _read_evaluation(evaluation)
     if history is None:
         history = _read_history(run_dir)
     card = build_card(run_dir, name, int(state["step"]), eval_data, history, config)
@@ -239,3 +247,40 @@ def export_run(run_dir: Path, out: Path | None = None, name: str | None = None, 
     card["training"]["initialised_from"] = _lineage(config)
     with torch.no_grad():
         return save_checkpoint(model, out or shipped_weights_dir() / name, card)
+
+
+def sharpen_exported_nostrils(folder: Path, cache: Path, infant: bool | None, out: Path | None = None,
+                              limit: int = 2000, seed: int = 0, gain: float | None = None,
+                              evaluation: Path | None = None) -> Path:
+    """Rewrite an exported lip-prior network with sharp nostrils in its template (``training.lip_prior``).
+
+    Works on the exported folder, not on a run, because a shipped network may outlive its run's state.
+    Only the prior's ``nostrils`` buffer changes; the card records the step (``training.lip_prior_nostrils``),
+    and its evaluation is replaced by ``evaluation`` (or emptied: the old one measured other outputs).
+    Applying it twice is refused, since the gain would compound.
+    """
+    import torch
+
+    from inference.checkpoints import load_checkpoint
+    from training.data.dataset import FaceCropSet
+    from training.lip_prior import NOSTRIL_GAIN, sharpen_nostrils
+
+    state, card = load_checkpoint(folder)
+    architecture = card.get("architecture", {})
+    if architecture.get("class") != "NCLGMTGenerator" or architecture.get("kwargs", {}).get("coarse_fill") != "lip_prior":
+        raise TrainingError(f"{folder} holds no lip-prior network (NCLGMTGenerator with coarse_fill 'lip_prior').")
+    model = NCLGMTGenerator(**architecture["kwargs"])
+    model.load_state_dict(state, strict=True)
+    if "lip_prior_nostrils" in card.get("training", {}) or model.prior.nostrils.any():
+        raise TrainingError(f"{folder} already has its nostrils; start again from the weights before.")
+    faces = FaceCropSet(cache, "train", infant)
+    nostrils, summary = sharpen_nostrils(model.prior.template, model.prior.reference, faces, limit=limit, seed=seed,
+                                         gain=NOSTRIL_GAIN if gain is None else gain)
+    with torch.no_grad():
+        model.prior.nostrils.copy_(nostrils)
+    summary.update(cache=str(cache), subset={True: "infants (train split)", False: "no infants (train split)",
+                                             None: "all ages (train split)"}[infant])
+    card = {k: v for k, v in card.items() if k not in ("weights_sha256", "code_version")}
+    card["training"] = {**card["training"], "lip_prior_nostrils": summary}
+    card["evaluation"] = _read_evaluation(evaluation) or {}
+    return save_checkpoint(model, out or folder, card)

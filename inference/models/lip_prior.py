@@ -7,7 +7,12 @@ training face is warped onto the mean landmark shape (a thin-plate spline throug
 and its mouth-and-nose region is expressed as a *detail*: its logit minus the logit of a membrane
 fill of that region. The mean detail over thousands of open faces is the template; because the
 faces are aligned at their landmarks, the template keeps a sharp vermilion border, a dark mouth
-line, philtral shading and two dark nostrils, while every face-specific colour cancels out.
+line and philtral shading, while every face-specific colour cancels out. The nostrils are not
+landmarked and average out to a faint crescent. A second buffer, ``nostrils``, holds what two
+sharp nostrils add to the template there, averaged over faces aligned at their own nostrils
+(``training.lip_prior.sharpen_nostrils``); each side is added in proportion to how much of it the
+hole hides (``nostril_cover``), because a nostril that is partly visible says where it is, and one
+drawn from the landmarks a few pixels away would be a second nostril.
 
 At run time the template is warped from the mean shape to the landmarks the network predicts
 (or to landmarks a user supplies), multiplied by a gain and added, in logit space, to the
@@ -41,6 +46,7 @@ TEMPLATE_SIZE = 256
 TPS_GRID = 64            # the spline is evaluated on this grid and the sampling grid upsampled: it is smooth
 TPS_REGULARISATION = 1e-4
 BORDER_FADE = 9          # pixels over which the detail fades in from the hole's border
+NOSTRIL_COVER = (0.6, 0.95)  # share of a nostril patch the hole hides: none of it drawn below, all of it above
 
 
 def _tps_kernel(d2: torch.Tensor) -> torch.Tensor:
@@ -112,7 +118,9 @@ class LipPrior(nn.Module):
     """The mean mouth-and-nose detail (logit space) on the mean landmark shape, and its warp to given landmarks.
 
     An untrained prior (all-zero template) adds nothing: the network then sees a plain membrane fill.
-    ``training.lip_prior`` computes the template from the training faces and stores it here.
+    ``training.lip_prior`` computes the template from the training faces and stores it here, and
+    ``training.lip_prior.sharpen_nostrils`` the two nostril patches (channels 0-2 photo-left, 3-5
+    photo-right; zero in weights made before them).
     """
 
     def __init__(self, size: int = TEMPLATE_SIZE, gain: float = 1.0) -> None:
@@ -121,11 +129,20 @@ class LipPrior(nn.Module):
             raise ValueError(f"The lip prior's gain must be >= 0, not {gain}.")
         self.gain = float(gain)
         self.register_buffer("template", torch.zeros(1, 3, size, size))
+        self.register_buffer("nostrils", torch.zeros(1, 6, size, size))
         self.register_buffer("reference", torch.full((1, NUM_LANDMARKS, 2), 0.5))
 
-    def detail(self, landmarks: torch.Tensor, size: int) -> torch.Tensor:
-        """The template detail (N, 3, size, size) warped onto ``landmarks`` (N, 68, 2)."""
-        return warp(self.template, self.reference, landmarks, size)
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # noqa: ANN001
+        # weights and templates made before the nostril patches existed have none: they add nothing
+        if prefix + "template" in state_dict and prefix + "nostrils" not in state_dict:
+            state_dict[prefix + "nostrils"] = torch.zeros_like(self.nostrils)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def detail(self, landmarks: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The template detail (N, 3, size, size) and the two nostril patches (N, 6, size, size), warped onto
+        ``landmarks`` (N, 68, 2) in one pass."""
+        both = warp(torch.cat([self.template, self.nostrils], 1), self.reference, landmarks, size)
+        return both[:, :3], both[:, 3:]
 
     def effective_gain(self, detail: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
         """Per image (N, 1, 1, 1): 1 + (gain - 1) x the share of the warped template's detail that the hole covers.
@@ -135,13 +152,27 @@ class LipPrior(nn.Module):
         only collides with what is seen (a dark mouth line over visible teeth, a red blot in a
         small philtrum mask).
         """
-        weight = detail.abs().sum(1, keepdim=True)
-        covered = (weight * hole.float()).sum((1, 2, 3), keepdim=True) / weight.sum((1, 2, 3), keepdim=True).clamp_min(1e-6)
-        return 1.0 + (self.gain - 1.0) * covered
+        return 1.0 + (self.gain - 1.0) * _covered_share(detail, hole)
+
+    @staticmethod
+    def nostril_cover(nostrils: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        """Per image and side (N, 2, 1, 1): how much of each warped nostril patch to add, from the share of it
+        the hole hides (0 up to ``NOSTRIL_COVER[0]``, rising linearly to 1 at ``NOSTRIL_COVER[1]``)."""
+        low, high = NOSTRIL_COVER
+        shares = torch.cat([_covered_share(nostrils[:, :3], hole), _covered_share(nostrils[:, 3:], hole)], 1)
+        return ((shares - low) / (high - low)).clamp(0, 1)
 
     def forward(self, base: torch.Tensor, hole: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
         """Logit of the coarse image: logit(base) plus the warped detail inside the hole, times its effective gain,
-        faded at the hole's border."""
-        detail = self.detail(landmarks, base.shape[-1])
-        gain = self.effective_gain(detail, hole)
+        faded at the hole's border. The nostril patches are added as far as the hole hides them."""
+        template, nostrils = self.detail(landmarks, base.shape[-1])
+        gain = self.effective_gain(template, hole)
+        cover = self.nostril_cover(nostrils, hole)
+        detail = template + cover[:, :1] * nostrils[:, :3] + cover[:, 1:] * nostrils[:, 3:]
         return torch.logit(base.float().clamp(1e-3, 1 - 1e-3)) + (gain * border_fade(hole)) * detail
+
+
+def _covered_share(detail: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """(N, 1, 1, 1): the share of ``detail``'s absolute amount (summed over channels) inside the hole; 0 if none."""
+    weight = detail.abs().sum(1, keepdim=True)
+    return (weight * hole.float()).sum((1, 2, 3), keepdim=True) / weight.sum((1, 2, 3), keepdim=True).clamp_min(1e-6)
