@@ -111,6 +111,32 @@ def test_a_nostril_is_drawn_only_where_the_hole_hides_most_of_it() -> None:
     assert (prior(base, half, identity) - base_logit).abs().max() < 1e-5
 
 
+def test_a_greyscale_photo_gets_a_grey_lip_and_a_colour_photo_keeps_its_colour() -> None:
+    from inference.models.nclg_mt import NCLGMTGenerator
+
+    prior = LipPrior(size=32)
+    hole = torch.ones(1, 1, 32, 32)
+    grey = torch.full((1, 3, 32, 32), 0.5)
+    skin = torch.tensor([0.75, 0.55, 0.45]).view(1, 3, 1, 1).expand(1, 3, 32, 32)  # spread 0.3: full colour
+    assert prior.colour_share(skin, hole).item() == 1.0 and prior.colour_share(grey, hole).item() == 0.0
+    logit = torch.logit(grey) + torch.randn(1, 3, 32, 32)       # a pink template and a green correction, say
+    kept = prior.keep_colour(logit, grey, hole)
+    assert torch.allclose(kept, kept.mean(1, keepdim=True).expand_as(kept), atol=1e-6)   # grey
+    assert torch.allclose(kept.mean(1), logit.mean(1), atol=1e-6)                       # same brightness
+    coloured = torch.logit(skin) + torch.randn(1, 3, 32, 32)
+    assert torch.allclose(prior.keep_colour(coloured, skin, hole), coloured, atol=1e-5)  # unchanged
+
+    torch.manual_seed(0)
+    network = NCLGMTGenerator(width=0.125, residual_blocks=1, coarse_fill="lip_prior").eval()
+    network.prior.template.copy_(torch.randn(1, 3, 256, 256))
+    photo = torch.rand(1, 1, 256, 256).expand(1, 3, 256, 256).clone()   # a greyscale photo
+    mouth = torch.zeros(1, 1, 256, 256)
+    mouth[..., 150:210, 80:180] = 1
+    with torch.no_grad():
+        out, _ = network(photo, mouth)
+    assert (out.amax(1) - out.amin(1)).max() < 1e-5                      # the whole output stays grey
+
+
 def test_weights_made_before_the_nostril_patches_still_load_and_add_none() -> None:
     old = {k: v for k, v in LipPrior(size=32).state_dict().items() if k != "nostrils"}
     old["template"] = torch.randn(1, 3, 32, 32)
@@ -221,3 +247,24 @@ def test_an_exported_network_gets_its_nostrils_once_and_keeps_everything_else(tm
                                                                          "kwargs": {"width": 0.125, "coarse_fill": "harmonic"}}})
     with pytest.raises(TrainingError, match="no lip-prior network"):
         sharpen_exported_nostrils(tmp_path / "plain", cache, None, limit=8)
+
+
+def test_an_evaluation_can_be_embedded_again_without_touching_the_weights(tmp_path) -> None:
+    import json
+
+    from inference.checkpoints import load_checkpoint, save_checkpoint
+    from inference.models.nclg_mt import NCLGMTGenerator
+    from training.export import embed_evaluation
+
+    kwargs = {"width": 0.125, "coarse_fill": "lip_prior"}
+    card = {"name": "nclg-mt-lite", "resolution": 256, "training": {"steps": 1}, "evaluation": {"old": 1},
+            "architecture": {"class": "NCLGMTGenerator", "module": "inference.models.nclg_mt", "kwargs": kwargs}}
+    save_checkpoint(NCLGMTGenerator(**kwargs), tmp_path / "net", card)
+    before = (tmp_path / "net" / "model.safetensors").read_bytes()
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "evaluation.json").write_text(json.dumps({"models": {"nclg-mt-lite": {"new": 2}}}))
+    (tmp_path / "eval" / "evaluation.md").write_text("| table |")
+    embed_evaluation(tmp_path / "net", tmp_path / "eval" / "evaluation.json")
+    _, new_card = load_checkpoint(tmp_path / "net")
+    assert new_card["evaluation"] == {"models": {"nclg-mt-lite": {"new": 2}}, "table_markdown": "| table |"}
+    assert (tmp_path / "net" / "model.safetensors").read_bytes() == before

@@ -91,6 +91,14 @@ def _cmd_nostrils(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_card(args: argparse.Namespace) -> int:
+    from training.export import embed_evaluation
+
+    for folder in args.weights:
+        print(f"evaluation embedded in {embed_evaluation(resolve(folder), resolve(args.evaluation))}")
+    return 0
+
+
 def _cmd_pack(args: argparse.Namespace) -> int:
     from training.data.pack import pack_cache
 
@@ -191,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     ns.add_argument("--out", help="write here instead of rewriting the folder")
     ns.add_argument("--evaluation", help="evaluation JSON of the sharpened network to embed in the card")
     ns.set_defaults(func=_cmd_nostrils)
+
+    cd = sub.add_parser("card", help="replace the evaluation in exported networks' cards (the weights stay as they are)")
+    cd.add_argument("weights", nargs="+", help="exported folders, e.g. assets/weights/nclg-mt-lite")
+    cd.add_argument("--evaluation", required=True, help="the evaluation JSON to embed")
+    cd.set_defaults(func=_cmd_card)
 
     pk = sub.add_parser("pack", help="pack training faces (JPEG) and masks into one small file for a GPU machine")
     pk.add_argument("cache", nargs="?", default="data-cache/utkface")

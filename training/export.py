@@ -284,3 +284,22 @@ def sharpen_exported_nostrils(folder: Path, cache: Path, infant: bool | None, ou
     card["training"] = {**card["training"], "lip_prior_nostrils": summary}
     card["evaluation"] = _read_evaluation(evaluation) or {}
     return save_checkpoint(model, out or folder, card)
+
+
+def embed_evaluation(folder: Path, evaluation: Path) -> Path:
+    """Replace the evaluation in an exported network's card with ``evaluation``; the weights stay as they are.
+
+    For when the evaluation changes and the weights do not (a change in the inference code, more test
+    faces). The card's sha256 is checked on reading and written again for the same bytes.
+    """
+    from inference.checkpoints import load_checkpoint
+    from inference.models.comparison import ARCHITECTURES as COMPARISON_ARCHITECTURES
+    from inference.models.landmark_guided import ARCHITECTURES, build_network_from_card
+
+    state, card = load_checkpoint(folder)
+    known = {**ARCHITECTURES, **{cls.__name__: cls for cls in COMPARISON_ARCHITECTURES.values()}}
+    model = build_network_from_card(card, known)
+    model.load_state_dict(state, strict=True)
+    card = {k: v for k, v in card.items() if k not in ("weights_sha256", "code_version")}
+    card["evaluation"] = _read_evaluation(evaluation)
+    return save_checkpoint(model, folder, card)

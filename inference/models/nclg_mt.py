@@ -284,7 +284,8 @@ class NCLGMTGenerator(nn.Module):
             return (torch.tanh(self.to_rgb(f3)) + 1) / 2
         if self.prior is None:
             return torch.sigmoid(torch.logit(enc.base.clamp(1e-3, 1 - 1e-3)) + self.to_rgb(f3).float())
-        return torch.sigmoid(self.prior(enc.base, enc.hole, guide) + self.to_rgb(f3).float())
+        logit = self.prior(enc.base, enc.hole, guide) + self.to_rgb(f3).float()
+        return torch.sigmoid(self.prior.keep_colour(logit, enc.base, enc.hole))
 
     def forward(self, image: torch.Tensor, hole: torch.Tensor, landmarks: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
