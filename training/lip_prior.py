@@ -43,8 +43,9 @@ NOSTRIL_BETWEEN = {"photo-left": (NOSE_BASE[0], COLUMELLA_BASE), "photo-right": 
 NOSTRIL_SEARCH_BELOW = 2       # px: the search window runs from just below the tip to just below the sill
 NOSTRIL_SEARCH_SIGMA = 1.5     # px: smoothing before the darkest point is taken, so one dark pixel is not a nostril
 NOSTRIL_PATCH_RADIUS = 10      # px: the pasted patch; it fades out from 0.3 to 0.9 of this radius
-NOSTRIL_GAIN = 1.6             # chosen by eye and measured (docs/reports/experiments): the mean patch is still paler
-                               # than one nostril, as the mean template is paler than one lip
+NOSTRIL_GAIN = 1.6             # the mean patch is still paler than one nostril, as the mean template is paler than one
+                               # lip. Chosen by eye and measured (docs/reports/experiments) for a network whose template
+                               # gain is 1.4; the shipped all-ages network (template gain 2.0) uses 1.1, the same strength
 
 
 def support_mask(reference_px: np.ndarray, size: int = TEMPLATE_SIZE) -> np.ndarray:
