@@ -10,6 +10,9 @@ from training.config import load_config, parse_override, resolve
 from training.errors import TrainingError
 
 
+AGES = {"all": None, "infants": True, "no-infants": False}  # --ages: which training faces (FaceCropSet's infant)
+
+
 def _cmd_prepare(args: argparse.Namespace) -> int:
     from training.data.cache import build_cache
     from training.masks.nvidia import load_nvidia_masks
@@ -75,7 +78,7 @@ def _cmd_lip_prior(args: argparse.Namespace) -> int:
     from training.lip_prior import build_lip_prior
 
     summary = build_lip_prior(resolve(args.cache), resolve(args.out), limit=args.limit, seed=args.seed,
-                              infant={"all": None, "infants": True, "no-infants": False}[args.ages])
+                              infant=AGES[args.ages])
     print(f"lip prior from {summary['faces']} training faces (and their mirror images) written to {args.out}")
     return 0
 
@@ -84,7 +87,7 @@ def _cmd_nostrils(args: argparse.Namespace) -> int:
     from training.export import sharpen_exported_nostrils
 
     folder = sharpen_exported_nostrils(resolve(args.weights), resolve(args.cache),
-                                       {"all": None, "infants": True, "no-infants": False}[args.ages],
+                                       AGES[args.ages],
                                        out=resolve(args.out) if args.out else None, limit=args.limit, seed=args.seed,
                                        gain=args.gain, evaluation=resolve(args.evaluation) if args.evaluation else None)
     print(f"nostrils sharpened; written to {folder}")
@@ -183,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     lp.add_argument("cache", nargs="?", default="data-cache/utkface")
     lp.add_argument("--out", default="data-cache/lip-prior.safetensors")
     lp.add_argument("--limit", type=int, default=6000, help="training faces to average")
-    lp.add_argument("--ages", choices=["all", "infants", "no-infants"], default="all")
+    lp.add_argument("--ages", choices=list(AGES), default="all")
     lp.add_argument("--seed", type=int, default=0)
     lp.set_defaults(func=_cmd_lip_prior)
 
@@ -191,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
                                           "training face's own nostrils")
     ns.add_argument("weights", help="an exported folder, e.g. assets/weights/nclg-mt-lite")
     ns.add_argument("--cache", default="data-cache/utkface")
-    ns.add_argument("--ages", choices=["all", "infants", "no-infants"], default="all",
+    ns.add_argument("--ages", choices=list(AGES), default="all",
                     help="the training faces to average (as the template's own: infants for the infant network)")
     ns.add_argument("--limit", type=int, default=2000, help="training faces (their mirror images are added)")
     ns.add_argument("--gain", type=float, help="the nostril patches' gain (default training.lip_prior.NOSTRIL_GAIN)")

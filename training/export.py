@@ -261,16 +261,12 @@ def sharpen_exported_nostrils(folder: Path, cache: Path, infant: bool | None, ou
     """
     import torch
 
-    from inference.checkpoints import load_checkpoint
     from training.data.dataset import FaceCropSet
     from training.lip_prior import NOSTRIL_GAIN, sharpen_nostrils
 
-    state, card = load_checkpoint(folder)
-    architecture = card.get("architecture", {})
-    if architecture.get("class") != "NCLGMTGenerator" or architecture.get("kwargs", {}).get("coarse_fill") != "lip_prior":
+    model, card = _load_exported(folder)
+    if not isinstance(model, NCLGMTGenerator) or model.prior is None:
         raise TrainingError(f"{folder} holds no lip-prior network (NCLGMTGenerator with coarse_fill 'lip_prior').")
-    model = NCLGMTGenerator(**architecture["kwargs"])
-    model.load_state_dict(state, strict=True)
     if "lip_prior_nostrils" in card.get("training", {}) or model.prior.nostrils.any():
         raise TrainingError(f"{folder} already has its nostrils; start again from the weights before.")
     faces = FaceCropSet(cache, "train", infant)
@@ -280,7 +276,6 @@ def sharpen_exported_nostrils(folder: Path, cache: Path, infant: bool | None, ou
         model.prior.nostrils.copy_(nostrils)
     summary.update(cache=str(cache), subset={True: "infants (train split)", False: "no infants (train split)",
                                              None: "all ages (train split)"}[infant])
-    card = {k: v for k, v in card.items() if k not in ("weights_sha256", "code_version")}
     card["training"] = {**card["training"], "lip_prior_nostrils": summary}
     card["evaluation"] = _read_evaluation(evaluation) or {}
     return save_checkpoint(model, out or folder, card)
@@ -292,6 +287,14 @@ def embed_evaluation(folder: Path, evaluation: Path) -> Path:
     For when the evaluation changes and the weights do not (a change in the inference code, more test
     faces). The card's sha256 is checked on reading and written again for the same bytes.
     """
+    model, card = _load_exported(folder)
+    card["evaluation"] = _read_evaluation(evaluation)
+    return save_checkpoint(model, folder, card)
+
+
+def _load_exported(folder: Path) -> tuple[Any, dict[str, Any]]:
+    """An exported network (NCLG-MT or a comparison network), loaded strictly, and its card without the
+    fields ``save_checkpoint`` writes afresh (the weights' sha256 and the code version)."""
     from inference.checkpoints import load_checkpoint
     from inference.models.comparison import ARCHITECTURES as COMPARISON_ARCHITECTURES
     from inference.models.landmark_guided import ARCHITECTURES, build_network_from_card
@@ -300,6 +303,4 @@ def embed_evaluation(folder: Path, evaluation: Path) -> Path:
     known = {**ARCHITECTURES, **{cls.__name__: cls for cls in COMPARISON_ARCHITECTURES.values()}}
     model = build_network_from_card(card, known)
     model.load_state_dict(state, strict=True)
-    card = {k: v for k, v in card.items() if k not in ("weights_sha256", "code_version")}
-    card["evaluation"] = _read_evaluation(evaluation)
-    return save_checkpoint(model, folder, card)
+    return model, {k: v for k, v in card.items() if k not in ("weights_sha256", "code_version")}
