@@ -268,3 +268,10 @@ def test_an_evaluation_can_be_embedded_again_without_touching_the_weights(tmp_pa
     _, new_card = load_checkpoint(tmp_path / "net")
     assert new_card["evaluation"] == {"models": {"nclg-mt-lite": {"new": 2}}, "table_markdown": "| table |"}
     assert (tmp_path / "net" / "model.safetensors").read_bytes() == before
+
+
+def test_the_training_cli_reports_a_missing_exported_folder_without_a_traceback(tmp_path, capsys) -> None:
+    from training.cli import main
+
+    assert main(["card", str(tmp_path / "missing"), "--evaluation", str(tmp_path / "evaluation.json")]) == 2
+    assert "No trained weights" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from inference.errors import InferenceError
 from training.config import load_config, parse_override, resolve
 from training.errors import TrainingError
 
@@ -239,6 +240,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except TrainingError as exc:
+    except (TrainingError, InferenceError) as exc:  # InferenceError: an exported folder missing, altered or foreign
         print(f"error: {exc}", file=sys.stderr)
         return 2
